@@ -16,7 +16,7 @@ endif()
 # folder's .cc files other than tests, benches and fuzz targets.
 function(earshot_library name)
   file(GLOB sources CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/*.cc)
-  list(FILTER sources EXCLUDE REGEX "_(test|bench|fuzz)\\.cc$")
+  list(FILTER sources EXCLUDE REGEX "_(test|bench|fuzz|main)\\.cc$")
   if(NOT sources)
     # A layer with headers only so far.
     add_library(${name} INTERFACE)

@@ -1,0 +1,251 @@
+#include "control/config.h"
+
+#include <arpa/inet.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <optional>
+#include <charconv>
+#include <thread>
+
+#include <fmt/format.h>
+#include <yaml-cpp/yaml.h>
+
+namespace earshot::control {
+namespace {
+
+constexpr int kMaxWorkers = 256;
+constexpr uint16_t kLowestRtpPort = 1024;
+// Each leg takes one RTP port (rtcp-mux) or two; a worker with fewer than this
+// many ports could not hold even one supervised call.
+constexpr int kMinPortsPerWorker = 8;
+
+constexpr FieldInfo kFields[] = {
+    {"grpc_listen", "--grpc-listen", "gRPC control API address, HOST:PORT"},
+    {"metrics_listen", "--metrics-listen", "Prometheus metrics and health address, HOST:PORT"},
+    {"rtp_ip", "--rtp-ip", "local IP address for RTP legs"},
+    {"rtp_ports", "--rtp-ports", "local RTP port range LOW-HIGH, 1024..65535"},
+    {"workers", "--workers", "worker threads, 1..256, or 'auto' for one per core"},
+    {"tick_ms", "--tick-ms", "mixing tick in milliseconds: 10 or 20"},
+    {"pin_workers", "--pin-workers", "pin worker threads to cores: true or false"},
+    {"dataplane", "--dataplane", "packet back end: kernel or dpdk"},
+    {"log_format", "--log-format", "log line format: text or json"},
+    {"log_level", "--log-level", "least severe level logged: trace, debug, info, warn, error"},
+};
+
+const FieldInfo* FindField(std::string_view key) {
+  for (const FieldInfo& field : kFields) {
+    if (field.key == key) return &field;
+  }
+  return nullptr;
+}
+
+tl::unexpected<Error> FieldError(const FieldInfo& field, const FieldSetting& setting,
+                                 std::string_view why) {
+  if (setting.origin == field.flag) {
+    return InvalidArgument(fmt::format("invalid {} '{}': {} (config key {})", field.flag,
+                                       setting.value, why, field.key));
+  }
+  return InvalidArgument(fmt::format("invalid {} '{}' at {}: {} (flag {})", field.key,
+                                     setting.value, setting.origin, why, field.flag));
+}
+
+std::optional<long> ParseInteger(std::string_view text) {
+  long value = 0;
+  const char* end = text.data() + text.size();
+  auto [ptr, ec] = std::from_chars(text.data(), end, value);
+  if (ec != std::errc() || ptr != end || text.empty()) return std::nullopt;
+  return value;
+}
+
+bool IsIpLiteral(const std::string& text) {
+  unsigned char buffer[sizeof(in6_addr)];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1 ||
+         inet_pton(AF_INET6, text.c_str(), buffer) == 1;
+}
+
+std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
+  std::string host;
+  std::string_view port_text;
+  if (text.starts_with('[')) {  // [v6]:port
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return std::nullopt;
+    }
+    host = std::string(text.substr(1, close - 1));
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos || text.find(':') != colon) return std::nullopt;
+    host = std::string(text.substr(0, colon));
+    port_text = text.substr(colon + 1);
+  }
+  std::optional<long> port = ParseInteger(port_text);
+  if (!port || *port < 1 || *port > 65535) return std::nullopt;
+  if (host != "localhost" && !IsIpLiteral(host)) return std::nullopt;
+  return ListenAddress{host, static_cast<uint16_t>(*port)};
+}
+
+std::optional<bool> ParseBool(std::string_view text) {
+  if (text == "true" || text == "yes" || text == "on" || text == "1") return true;
+  if (text == "false" || text == "no" || text == "off" || text == "0") return false;
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string ListenAddress::ToString() const {
+  if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
+  return fmt::format("{}:{}", host, port);
+}
+
+std::span<const FieldInfo> ConfigFields() { return kFields; }
+
+Result<void> ApplyField(Config& config, std::string_view key, const FieldSetting& setting) {
+  const FieldInfo* field = FindField(key);
+  if (field == nullptr) {
+    return InvalidArgument(fmt::format("unknown configuration key '{}' from {}", key,
+                                       setting.origin));
+  }
+  const std::string& value = setting.value;
+  if (key == "grpc_listen" || key == "metrics_listen") {
+    std::optional<ListenAddress> address = ParseListenAddress(value);
+    if (!address) {
+      return FieldError(*field, setting,
+                        "expected HOST:PORT with an IP address or localhost and port 1..65535");
+    }
+    (key == "grpc_listen" ? config.grpc_listen : config.metrics_listen) = *address;
+  } else if (key == "rtp_ip") {
+    if (!IsIpLiteral(value)) return FieldError(*field, setting, "expected an IPv4 or IPv6 address");
+    config.rtp_ip = value;
+  } else if (key == "rtp_ports") {
+    size_t dash = value.find('-');
+    std::optional<long> low = ParseInteger(std::string_view(value).substr(0, dash));
+    std::optional<long> high = dash == std::string::npos
+                                   ? std::nullopt
+                                   : ParseInteger(std::string_view(value).substr(dash + 1));
+    if (!low || !high) return FieldError(*field, setting, "expected LOW-HIGH, e.g. 30000-39999");
+    if (*low < kLowestRtpPort || *high > 65535 || *low >= *high) {
+      return FieldError(*field, setting,
+                        fmt::format("ports must satisfy {} <= LOW < HIGH <= 65535", kLowestRtpPort));
+    }
+    config.rtp_port_low = static_cast<uint16_t>(*low);
+    config.rtp_port_high = static_cast<uint16_t>(*high);
+  } else if (key == "workers") {
+    if (value == "auto") {
+      config.workers = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u,
+                                                   static_cast<unsigned>(kMaxWorkers)));
+      return {};
+    }
+    std::optional<long> workers = ParseInteger(value);
+    if (!workers || *workers < 1 || *workers > kMaxWorkers) {
+      return FieldError(*field, setting, fmt::format("expected 1..{} or auto", kMaxWorkers));
+    }
+    config.workers = static_cast<int>(*workers);
+  } else if (key == "tick_ms") {
+    std::optional<long> tick = ParseInteger(value);
+    if (!tick || (*tick != 10 && *tick != 20)) return FieldError(*field, setting, "expected 10 or 20");
+    config.tick_ms = static_cast<int>(*tick);
+  } else if (key == "pin_workers") {
+    std::optional<bool> pin = ParseBool(value);
+    if (!pin) return FieldError(*field, setting, "expected true or false");
+    config.pin_workers = *pin;
+  } else if (key == "dataplane") {
+    if (value == "kernel") {
+      config.dataplane = DataplaneKind::kKernel;
+    } else if (value == "dpdk") {
+      config.dataplane = DataplaneKind::kDpdk;
+    } else {
+      return FieldError(*field, setting, "expected kernel or dpdk");
+    }
+  } else if (key == "log_format") {
+    if (value == "text") {
+      config.log_format = LogFormat::kText;
+    } else if (value == "json") {
+      config.log_format = LogFormat::kJson;
+    } else {
+      return FieldError(*field, setting, "expected text or json");
+    }
+  } else if (key == "log_level") {
+    static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
+        {"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
+        {"warn", LogLevel::kWarn},   {"error", LogLevel::kError}};
+    auto it = std::find_if(std::begin(kLevels), std::end(kLevels),
+                           [&](const auto& level) { return level.first == value; });
+    if (it == std::end(kLevels)) {
+      return FieldError(*field, setting, "expected trace, debug, info, warn or error");
+    }
+    config.log_level = it->second;
+  }
+  return {};
+}
+
+Result<void> ApplyYamlText(Config& config, std::string_view text, std::string_view origin) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(std::string(text));
+  } catch (const YAML::Exception& e) {
+    return InvalidArgument(fmt::format("{}:{}: not valid YAML: {}", origin, e.mark.line + 1, e.msg));
+  }
+  if (root.IsNull()) return {};  // an empty file keeps the defaults
+  if (!root.IsMap()) {
+    return InvalidArgument(fmt::format("{}: expected a mapping of configuration keys", origin));
+  }
+  for (const auto& entry : root) {
+    std::string key = entry.first.as<std::string>();
+    std::string where = fmt::format("{}:{}", origin, entry.first.Mark().line + 1);
+    if (!entry.second.IsScalar()) {
+      return InvalidArgument(fmt::format("invalid {} from {}: expected a single value", key, where));
+    }
+    Result<void> applied = ApplyField(config, key, FieldSetting{entry.second.Scalar(), where});
+    if (!applied) return applied;
+  }
+  return {};
+}
+
+Result<void> ApplyYamlFile(Config& config, const std::string& path) {
+  std::string text;
+  {
+    FILE* file = std::fopen(path.c_str(), "rb");
+    if (file == nullptr) {
+      return InvalidArgument(fmt::format("cannot read config file '{}': {}", path,
+                                         std::strerror(errno)));
+    }
+    char buffer[4096];
+    size_t n = 0;
+    while ((n = std::fread(buffer, 1, sizeof buffer, file)) > 0) text.append(buffer, n);
+    std::fclose(file);
+  }
+  return ApplyYamlText(config, text, path);
+}
+
+Result<void> ValidateConfig(const Config& config) {
+  int ports = config.rtp_port_high - config.rtp_port_low + 1;
+  if (ports < config.workers * kMinPortsPerWorker) {
+    return InvalidArgument(fmt::format(
+        "invalid rtp_ports (--rtp-ports) {}-{}: {} ports is too few for {} workers "
+        "(at least {} per worker)",
+        config.rtp_port_low, config.rtp_port_high, ports, config.workers, kMinPortsPerWorker));
+  }
+  if (config.grpc_listen.port == config.metrics_listen.port &&
+      config.grpc_listen.host == config.metrics_listen.host) {
+    return InvalidArgument(fmt::format("invalid metrics_listen (--metrics-listen) {}: same as grpc_listen",
+                                       config.metrics_listen.ToString()));
+  }
+  return {};
+}
+
+std::string Config::ToYaml() const {
+  static constexpr std::string_view kLevelNames[] = {"trace", "debug", "info", "warn", "error"};
+  return fmt::format(
+      "grpc_listen: \"{}\"\nmetrics_listen: \"{}\"\nrtp_ip: \"{}\"\nrtp_ports: \"{}-{}\"\n"
+      "workers: {}\ntick_ms: {}\npin_workers: {}\ndataplane: {}\nlog_format: {}\nlog_level: {}\n",
+      grpc_listen.ToString(), metrics_listen.ToString(), rtp_ip, rtp_port_low, rtp_port_high,
+      workers, tick_ms, pin_workers, dataplane == DataplaneKind::kKernel ? "kernel" : "dpdk",
+      log_format == LogFormat::kText ? "text" : "json",
+      kLevelNames[static_cast<int>(log_level)]);
+}
+
+}  // namespace earshot::control

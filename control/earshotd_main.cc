@@ -1,0 +1,169 @@
+// earshotd: the composition root (ARCHITECTURE.md). Reads the configuration,
+// starts the workers, and runs until SIGINT or SIGTERM.
+//
+// Exit codes: 0 after a clean stop (or --help, --version, --check-config),
+// 2 when the command line or configuration is not usable, 1 on a start-up failure.
+
+#include <signal.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+#include "control/config.h"
+#include "control/logging.h"
+#include "control/version.h"
+#include "dataplane/worker.h"
+
+namespace earshot::control {
+namespace {
+
+constexpr int kExitBadConfig = 2;
+
+struct CommandLine {
+  std::string config_path;
+  bool check_config = false;
+  std::vector<std::pair<std::string, std::string>> fields;  // key, value, in flag order
+};
+
+int ConfigError(const std::string& message) {
+  std::fprintf(stderr, "earshotd: %s\n", message.c_str());
+  return kExitBadConfig;
+}
+
+std::string SignalName(int signal_number) {
+  return signal_number == SIGINT ? "SIGINT" : signal_number == SIGTERM ? "SIGTERM" : "signal";
+}
+
+int Run(const Config& config) {
+  Log(LogLevel::kInfo, "starting",
+      {{"version", std::string(kVersion)},
+       {"dataplane", "kernel"},
+       {"workers", std::to_string(config.workers)},
+       {"tick_ms", std::to_string(config.tick_ms)}});
+  if (config.grpc_listen.host != "127.0.0.1" && config.grpc_listen.host != "::1" &&
+      config.grpc_listen.host != "localhost") {
+    Log(LogLevel::kWarn, "grpc_listen_not_loopback",
+        {{"address", config.grpc_listen.ToString()},
+         {"why", "no authentication is configured; anyone who reaches this address controls calls"}});
+  }
+
+  std::vector<std::unique_ptr<dataplane::Worker>> workers;
+  workers.reserve(static_cast<size_t>(config.workers));
+  for (int i = 0; i < config.workers; ++i) {
+    dataplane::WorkerOptions options;
+    options.index = i;
+    options.tick = std::chrono::milliseconds(config.tick_ms);
+    if (config.pin_workers) options.pin_to_cpu = i;
+    auto& worker = workers.emplace_back(std::make_unique<dataplane::Worker>(options));
+    if (!worker->Start()) {
+      Log(LogLevel::kWarn, "worker_pin_failed", {{"worker", std::to_string(i)}});
+    }
+  }
+  Log(LogLevel::kInfo, "listening",
+      {{"rtp", fmt::format("{} ports {}-{}", config.rtp_ip, config.rtp_port_low,
+                           config.rtp_port_high)},
+       {"grpc", config.grpc_listen.ToString()},
+       {"metrics", config.metrics_listen.ToString()},
+       {"note", "the gRPC API and metrics are not served by this build yet"}});
+  Log(LogLevel::kInfo, "ready", {{"stop_with", "SIGINT or SIGTERM"}});
+
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  int signal_number = 0;
+  sigwait(&stop_signals, &signal_number);
+
+  Log(LogLevel::kInfo, "stopping", {{"signal", SignalName(signal_number)}});
+  uint64_t ticks = 0;
+  uint64_t overruns = 0;
+  for (auto& worker : workers) {
+    worker->Stop();
+    ticks += worker->counters().ticks.load(std::memory_order_relaxed);
+    overruns += worker->counters().overruns.load(std::memory_order_relaxed);
+  }
+  Log(LogLevel::kInfo, "stopped",
+      {{"ticks", std::to_string(ticks)}, {"tick_overruns", std::to_string(overruns)}});
+  return 0;
+}
+
+}  // namespace
+
+int Main(int argc, char** argv) {
+  CLI::App app{"earshotd: Earshot media tier (listen, whisper, barge, pickup for RTP calls)",
+               "earshotd"};
+  app.set_version_flag("--version", std::string(kVersion));
+  CommandLine command_line;
+  app.add_option("-c,--config", command_line.config_path, "YAML configuration file")
+      ->check(CLI::ExistingFile);
+  app.add_flag("--check-config", command_line.check_config,
+               "validate the configuration, print the effective one, and exit");
+  for (const FieldInfo& field : ConfigFields()) {
+    std::string key(field.key);
+    app.add_option_function<std::string>(
+        std::string(field.flag),
+        [&command_line, key](const std::string& value) {
+          command_line.fields.emplace_back(key, value);
+        },
+        std::string(field.help));
+  }
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    return ConfigError(fmt::format("{} (see earshotd --help)", e.what()));
+  }
+
+  Config config;
+  if (!command_line.config_path.empty()) {
+    if (Result<void> applied = ApplyYamlFile(config, command_line.config_path); !applied) {
+      return ConfigError(applied.error().message);
+    }
+  }
+  for (const auto& [key, value] : command_line.fields) {
+    const FieldInfo* field = nullptr;
+    for (const FieldInfo& candidate : ConfigFields()) {
+      if (candidate.key == key) field = &candidate;
+    }
+    FieldSetting setting{value, std::string(field->flag)};
+    if (Result<void> applied = ApplyField(config, key, setting); !applied) {
+      return ConfigError(applied.error().message);
+    }
+  }
+  if (Result<void> valid = ValidateConfig(config); !valid) {
+    return ConfigError(valid.error().message);
+  }
+  if (config.dataplane == DataplaneKind::kDpdk) {
+    return ConfigError(
+        "invalid dataplane (--dataplane) 'dpdk': the DPDK back end is not part of this build yet; "
+        "use kernel");
+  }
+  if (command_line.check_config) {
+    std::fputs(config.ToYaml().c_str(), stdout);
+    return 0;
+  }
+
+  // Block the stop signals in every thread (workers inherit the mask), so that
+  // only the main thread's sigwait sees them.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  SetupLogging(config.log_format, config.log_level);
+  return Run(config);
+}
+
+}  // namespace earshot::control
+
+int main(int argc, char** argv) { return earshot::control::Main(argc, argv); }
