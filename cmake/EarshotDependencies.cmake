@@ -12,6 +12,8 @@ if(NOT CLI11_FOUND)
   add_library(CLI11::CLI11 INTERFACE IMPORTED)
   target_include_directories(CLI11::CLI11 INTERFACE ${CLI11_INCLUDE_DIR})
 endif()
+find_package(Protobuf REQUIRED)  # module mode: Debian ships no protobuf CMake config
+find_package(gRPC CONFIG REQUIRED)
 find_package(GTest CONFIG REQUIRED)
 if(EARSHOT_BENCH)
   find_package(benchmark CONFIG REQUIRED)

@@ -83,7 +83,7 @@ std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
     port_text = text.substr(colon + 1);
   }
   std::optional<long> port = ParseInteger(port_text);
-  if (!port || *port < 1 || *port > 65535) return std::nullopt;
+  if (!port || *port < 0 || *port > 65535) return std::nullopt;
   if (host != "localhost" && !IsIpLiteral(host)) return std::nullopt;
   return ListenAddress{host, static_cast<uint16_t>(*port)};
 }
@@ -114,7 +114,7 @@ Result<void> ApplyField(Config& config, std::string_view key, const FieldSetting
     std::optional<ListenAddress> address = ParseListenAddress(value);
     if (!address) {
       return FieldError(*field, setting,
-                        "expected HOST:PORT with an IP address or localhost and port 1..65535");
+                        "expected HOST:PORT with an IP address or localhost and port 0..65535 (0 picks a free port)");
     }
     (key == "grpc_listen" ? config.grpc_listen : config.metrics_listen) = *address;
   } else if (key == "rtp_ip") {
@@ -229,7 +229,7 @@ Result<void> ValidateConfig(const Config& config) {
         "(at least {} per worker)",
         config.rtp_port_low, config.rtp_port_high, ports, config.workers, kMinPortsPerWorker));
   }
-  if (config.grpc_listen.port == config.metrics_listen.port &&
+  if (config.grpc_listen.port != 0 && config.grpc_listen.port == config.metrics_listen.port &&
       config.grpc_listen.host == config.metrics_listen.host) {
     return InvalidArgument(fmt::format("invalid metrics_listen (--metrics-listen) {}: same as grpc_listen",
                                        config.metrics_listen.ToString()));

@@ -18,12 +18,17 @@
 #include "control/config.h"
 #include "control/logging.h"
 #include "control/version.h"
-#include "dataplane/worker.h"
+#include "control/grpc_server.h"
+#include "dataplane/worker_pool.h"
 
 namespace earshot::control {
 namespace {
 
+constexpr int kExitStartFailed = 1;
 constexpr int kExitBadConfig = 2;
+// Calls still running this long after a stop signal are cancelled, so that the
+// daemon exits within a second.
+constexpr std::chrono::milliseconds kShutdownGrace{300};
 
 struct CommandLine {
   std::string config_path;
@@ -53,24 +58,23 @@ int Run(const Config& config) {
          {"why", "no authentication is configured; anyone who reaches this address controls calls"}});
   }
 
-  std::vector<std::unique_ptr<dataplane::Worker>> workers;
-  workers.reserve(static_cast<size_t>(config.workers));
-  for (int i = 0; i < config.workers; ++i) {
-    dataplane::WorkerOptions options;
-    options.index = i;
-    options.tick = std::chrono::milliseconds(config.tick_ms);
-    if (config.pin_workers) options.pin_to_cpu = i;
-    auto& worker = workers.emplace_back(std::make_unique<dataplane::Worker>(options));
-    if (!worker->Start()) {
-      Log(LogLevel::kWarn, "worker_pin_failed", {{"worker", std::to_string(i)}});
-    }
+  dataplane::WorkerPool workers(dataplane::WorkerPoolOptions{
+      .workers = config.workers,
+      .tick = std::chrono::milliseconds(config.tick_ms),
+      .pin_workers = config.pin_workers});
+  if (int unpinned = workers.Start(); unpinned > 0) {
+    Log(LogLevel::kWarn, "worker_pin_failed", {{"workers", std::to_string(unpinned)}});
+  }
+  Result<std::unique_ptr<ControlServer>> server = ControlServer::Start(config, workers);
+  if (!server) {
+    Log(LogLevel::kError, "start_failed", {{"why", server.error().message}});
+    return kExitStartFailed;
   }
   Log(LogLevel::kInfo, "listening",
-      {{"rtp", fmt::format("{} ports {}-{}", config.rtp_ip, config.rtp_port_low,
+      {{"grpc", (*server)->address().ToString()},
+       {"rtp", fmt::format("{} ports {}-{}", config.rtp_ip, config.rtp_port_low,
                            config.rtp_port_high)},
-       {"grpc", config.grpc_listen.ToString()},
-       {"metrics", config.metrics_listen.ToString()},
-       {"note", "the gRPC API and metrics are not served by this build yet"}});
+       {"metrics", "not served yet"}});
   Log(LogLevel::kInfo, "ready", {{"stop_with", "SIGINT or SIGTERM"}});
 
   sigset_t stop_signals;
@@ -81,12 +85,13 @@ int Run(const Config& config) {
   sigwait(&stop_signals, &signal_number);
 
   Log(LogLevel::kInfo, "stopping", {{"signal", SignalName(signal_number)}});
+  (*server)->Shutdown(kShutdownGrace);
+  workers.Stop();
   uint64_t ticks = 0;
   uint64_t overruns = 0;
-  for (auto& worker : workers) {
-    worker->Stop();
-    ticks += worker->counters().ticks.load(std::memory_order_relaxed);
-    overruns += worker->counters().overruns.load(std::memory_order_relaxed);
+  for (const dataplane::WorkerSnapshot& worker : workers.Snapshot()) {
+    ticks += worker.ticks;
+    overruns += worker.overruns;
   }
   Log(LogLevel::kInfo, "stopped",
       {{"ticks", std::to_string(ticks)}, {"tick_overruns", std::to_string(overruns)}});

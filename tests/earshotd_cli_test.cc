@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <regex>
 #include <sstream>
 #include <thread>
 #include <algorithm>
@@ -12,6 +13,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <grpcpp/grpcpp.h>
+
+#include "earshot/v1/system.grpc.pb.h"
 #include "tests/support/subprocess.h"
 
 namespace earshot {
@@ -93,7 +97,7 @@ class EarshotdStopsOnSignal : public ::testing::TestWithParam<int> {};
 
 TEST_P(EarshotdStopsOnSignal, WithinOneSecondAfterTicking) {
   Subprocess daemon({kEarshotd, "--workers", "2", "--log-format", "json", "--rtp-ports",
-                     "31000-31999"});
+                     "31000-31999", "--grpc-listen", "127.0.0.1:0"});
   ASSERT_TRUE(daemon.WaitForStderr("\"event\":\"ready\"", 5s)) << daemon.stderr_text();
   std::this_thread::sleep_for(200ms);  // let the workers tick
   auto signalled = std::chrono::steady_clock::now();
@@ -110,9 +114,54 @@ TEST_P(EarshotdStopsOnSignal, WithinOneSecondAfterTicking) {
   while (std::getline(lines, line)) {
     EXPECT_TRUE(line.starts_with("{\"ts\":\"") && line.ends_with("}")) << line;
   }
-  EXPECT_THAT(daemon.stderr_text(), HasSubstr("\"grpc\":\"127.0.0.1:50051\""));
+  EXPECT_THAT(daemon.stderr_text(), ::testing::ContainsRegex("\"grpc\":\"127.0.0.1:[1-9][0-9]*\""));
   EXPECT_THAT(daemon.stderr_text(), HasSubstr("\"rtp\":\"127.0.0.1 ports 31000-31999\""));
   EXPECT_THAT(daemon.stderr_text(), ::testing::ContainsRegex("\"event\":\"stopped\",\"ticks\":\"[1-9]"));
+}
+
+TEST(EarshotdTest, ServesStatusOverGrpcWithEveryWorkerTicking) {
+  Subprocess daemon({kEarshotd, "--workers", "2", "--tick-ms", "10", "--rtp-ports", "32000-32999",
+                     "--grpc-listen", "127.0.0.1:0"});
+  ASSERT_TRUE(daemon.WaitForStderr("ready", 5s)) << daemon.stderr_text();
+  std::smatch match;
+  std::string log = daemon.stderr_text();
+  ASSERT_TRUE(std::regex_search(log, match, std::regex("grpc=(127\\.0\\.0\\.1:[0-9]+)"))) << log;
+
+  auto stub = earshot::v1::System::NewStub(
+      grpc::CreateChannel(match[1].str(), grpc::InsecureChannelCredentials()));
+  earshot::v1::GetStatusResponse status;
+  for (int attempt = 0; attempt < 100; ++attempt) {  // until both workers have ticked
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 2s);
+    grpc::Status rpc = stub->GetStatus(&context, earshot::v1::GetStatusRequest(), &status);
+    ASSERT_TRUE(rpc.ok()) << rpc.error_message();
+    if (status.workers_size() == 2 && status.workers(0).ticks() > 0 && status.workers(1).ticks() > 0) {
+      break;
+    }
+    std::this_thread::sleep_for(20ms);
+  }
+  EXPECT_EQ(status.tick_ms(), 10u);
+  EXPECT_EQ(status.dataplane(), "kernel");
+  ASSERT_EQ(status.workers_size(), 2);
+  EXPECT_GT(status.workers(0).ticks(), 0u);
+  EXPECT_GT(status.workers(1).ticks(), 0u);
+
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(5s), 0);
+}
+
+TEST(EarshotdTest, GrpcAddressInUseIsAStartFailureNotACrash) {
+  Subprocess first({kEarshotd, "--rtp-ports", "33000-33999", "--grpc-listen", "127.0.0.1:0"});
+  ASSERT_TRUE(first.WaitForStderr("ready", 5s)) << first.stderr_text();
+  std::smatch match;
+  std::string log = first.stderr_text();
+  ASSERT_TRUE(std::regex_search(log, match, std::regex("grpc=(127\\.0\\.0\\.1:[0-9]+)")));
+  RunResult second = RunToCompletion({kEarshotd, "--rtp-ports", "34000-34999", "--grpc-listen",
+                                      match[1].str()});
+  EXPECT_EQ(second.exit_code, 1);
+  EXPECT_THAT(second.err, HasSubstr("cannot listen for gRPC on " + match[1].str()));
+  first.Signal(SIGTERM);
+  EXPECT_EQ(first.Wait(5s), 0);
 }
 
 INSTANTIATE_TEST_SUITE_P(Signals, EarshotdStopsOnSignal, ::testing::Values(SIGINT, SIGTERM));

@@ -13,6 +13,7 @@ jobs=${EARSHOT_JOBS:-2}
 build_packages=(
   cmake ninja-build g++ pkg-config
   libexpected-dev libfmt-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev
   libdpdk-dev
 )

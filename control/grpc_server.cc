@@ -1,0 +1,48 @@
+#include "control/grpc_server.h"
+
+#include <chrono>
+
+#include <fmt/format.h>
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/health_check_service_interface.h>
+
+#include "control/system_service.h"
+
+namespace earshot::control {
+
+Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config,
+                                                            const dataplane::WorkerPool& workers) {
+  std::unique_ptr<ControlServer> server(new ControlServer());
+  server->system_service_ = std::make_unique<SystemService>(config, workers);
+
+  // grpc.health.v1.Health, for load balancers and orchestrators.
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  // gRPC sets SO_REUSEPORT by default: a second earshotd on the same address would
+  // then share (and silently split) the control traffic instead of failing.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  int bound_port = 0;
+  builder.AddListeningPort(config.grpc_listen.ToString(), grpc::InsecureServerCredentials(),
+                           &bound_port);
+  builder.RegisterService(server->system_service_.get());
+  server->server_ = builder.BuildAndStart();
+  if (server->server_ == nullptr || bound_port == 0) {
+    return MakeError(ErrorCode::kUnavailable,
+                     fmt::format("cannot listen for gRPC on {} (grpc_listen): address in use or "
+                                 "not local to this host",
+                                 config.grpc_listen.ToString()));
+  }
+  server->address_ = ListenAddress{config.grpc_listen.host, static_cast<uint16_t>(bound_port)};
+  return server;
+}
+
+ControlServer::~ControlServer() { Shutdown(std::chrono::milliseconds(0)); }
+
+void ControlServer::Shutdown(std::chrono::milliseconds grace) {
+  if (server_ == nullptr) return;
+  server_->Shutdown(std::chrono::system_clock::now() + grace);
+  server_->Wait();
+  server_.reset();
+}
+
+}  // namespace earshot::control

@@ -1,0 +1,43 @@
+#pragma once
+// The gRPC control server: owns the grpc::Server and the services behind it.
+// Services only read snapshots and post commands to workers; they never touch
+// session state (ARCHITECTURE.md "Control plane").
+
+#include <memory>
+#include <string>
+
+#include "codecs/result.h"
+#include "control/config.h"
+#include "dataplane/worker_pool.h"
+
+namespace grpc {
+class Server;
+}
+
+namespace earshot::control {
+
+class SystemService;
+
+class ControlServer {
+ public:
+  // Binds `config.grpc_listen` (port 0 picks a free port) and starts serving.
+  // UNAVAILABLE when the address cannot be bound.
+  [[nodiscard]] static Result<std::unique_ptr<ControlServer>> Start(
+      const Config& config, const dataplane::WorkerPool& workers);
+  ~ControlServer();  // shuts down if still serving
+
+  // The address actually bound, with the chosen port.
+  const ListenAddress& address() const { return address_; }
+
+  // Stops taking calls and cancels those still running after `grace`.
+  void Shutdown(std::chrono::milliseconds grace);
+
+ private:
+  ControlServer() = default;
+
+  ListenAddress address_;
+  std::unique_ptr<SystemService> system_service_;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace earshot::control

@@ -1,0 +1,22 @@
+#include "control/system_service.h"
+
+#include "control/version.h"
+
+namespace earshot::control {
+
+grpc::Status SystemService::GetStatus(grpc::ServerContext*, const earshot::v1::GetStatusRequest*,
+                                      earshot::v1::GetStatusResponse* response) {
+  response->set_version(std::string(kVersion));
+  response->set_dataplane(config_.dataplane == DataplaneKind::kKernel ? "kernel" : "dpdk");
+  response->set_tick_ms(static_cast<uint32_t>(config_.tick_ms));
+  for (const dataplane::WorkerSnapshot& snapshot : workers_.Snapshot()) {
+    earshot::v1::WorkerStatus* worker = response->add_workers();
+    worker->set_index(static_cast<uint32_t>(snapshot.index));
+    worker->set_ticks(snapshot.ticks);
+    worker->set_tick_overruns(snapshot.overruns);
+    worker->set_skipped_ticks(snapshot.skipped_ticks);
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace earshot::control
