@@ -27,6 +27,9 @@ struct BadValue {
   std::string_view expected_in_message;
 };
 
+// Shown in test names and failures instead of the struct's bytes.
+void PrintTo(const BadValue& bad, std::ostream* out) { *out << bad.key << "=" << bad.value; }
+
 class ConfigRejectsBadValue : public ::testing::TestWithParam<BadValue> {};
 
 TEST_P(ConfigRejectsBadValue, WithOneLineErrorNamingFieldAndRange) {

@@ -44,6 +44,10 @@ struct BadFlag {
   std::string named;
 };
 
+void PrintTo(const BadFlag& bad, std::ostream* out) {
+  for (const std::string& arg : bad.args) *out << arg << " ";
+}
+
 class EarshotdRejectsBadFlag : public ::testing::TestWithParam<BadFlag> {};
 
 TEST_P(EarshotdRejectsBadFlag, WithExitCodeTwoAndOneLineNamingTheField) {
