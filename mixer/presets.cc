@@ -4,6 +4,8 @@
 #include <array>
 #include <utility>
 
+#include "codecs/check.h"
+
 namespace earshot::mixer {
 namespace {
 
@@ -67,8 +69,14 @@ std::optional<Role> ParseRole(std::string_view name) {
 }
 
 GainMatrix BuildPresetMatrix(std::span<const SlotRole> slots) {
+  GainMatrix matrix(static_cast<int>(slots.size()));
+  FillPresetMatrix(slots, matrix);
+  return matrix;
+}
+
+void FillPresetMatrix(std::span<const SlotRole> slots, GainMatrix& matrix) {
   const int size = static_cast<int>(slots.size());
-  GainMatrix matrix(size);
+  EARSHOT_CHECK(matrix.size() == size);
   const bool takeover = std::any_of(slots.begin(), slots.end(), [](const SlotRole& slot) {
     return IsSupervisor(slot) && slot.mode == SupervisorMode::kTakeover;
   });
@@ -87,21 +95,22 @@ GainMatrix BuildPresetMatrix(std::span<const SlotRole> slots) {
 
   for (int dst = 0; dst < size; ++dst) {
     const SlotRole& listener = slots[static_cast<size_t>(dst)];
-    if (!listener.in_use) continue;
     for (int src = 0; src < size; ++src) {
       const SlotRole& speaker = slots[static_cast<size_t>(src)];
-      if (src == dst || !speaker.in_use) continue;
       bool hears = false;
+      if (src == dst || !speaker.in_use || !listener.in_use) {
+        matrix.set_gain(dst, src, 0.0f);
+        continue;
+      }
       if (IsSupervisor(listener)) {
         hears = in_mix(speaker) || audible_supervisor(speaker);
       } else if (in_mix(listener)) {
         hears = IsSupervisor(speaker) ? PartyHearsSupervisor(listener.role, speaker.mode)
                                       : in_mix(speaker);
       }
-      if (hears) matrix.set_gain(dst, src, 1.0f);
+      matrix.set_gain(dst, src, hears ? 1.0f : 0.0f);
     }
   }
-  return matrix;
 }
 
 }  // namespace earshot::mixer

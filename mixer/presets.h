@@ -42,4 +42,7 @@ struct SlotRole {
 // are heard by nobody.
 GainMatrix BuildPresetMatrix(std::span<const SlotRole> slots);
 
+// The same into an existing matrix of size slots.size(), allocating nothing.
+void FillPresetMatrix(std::span<const SlotRole> slots, GainMatrix& matrix);
+
 }  // namespace earshot::mixer

@@ -88,6 +88,9 @@ case "${1:-}" in
       -DEARSHOT_BENCH=OFF -DEARSHOT_DPDK=OFF
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
       run_ctest build-sanitize || status=1
+    # What each fuzz target got through (ctest keeps passing tests' output here).
+    awk '/Testing: fuzz\./ { target = $3 } /^Done [0-9]+ runs/ && target { print "== " target ": " $2 " executions in " $5 " s"; target = "" }' \
+      build-sanitize/Testing/Temporary/LastTest.log >&2 || true
     printf 'earshot: %d passed, %d failed\n' "$passed" "$failed"
     exit $status
     ;;
