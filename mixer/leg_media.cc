@@ -52,10 +52,12 @@ LegMedia::LegMedia(std::unique_ptr<AudioEncoder> encoder, std::unique_ptr<AudioD
 }
 
 void LegMedia::PushToFifo(std::span<const int16_t> samples) {
-  for (int16_t sample : samples) {
-    fifo_[(fifo_head_ + fifo_size_) % fifo_.size()] = sample;
-    ++fifo_size_;
-  }
+  // At most two contiguous runs: up to the end of the ring, then from its start.
+  size_t tail = (fifo_head_ + fifo_size_) % fifo_.size();
+  size_t first = std::min(samples.size(), fifo_.size() - tail);
+  std::copy_n(samples.begin(), first, fifo_.begin() + static_cast<std::ptrdiff_t>(tail));
+  std::copy(samples.begin() + static_cast<std::ptrdiff_t>(first), samples.end(), fifo_.begin());
+  fifo_size_ += samples.size();
 }
 
 bool LegMedia::PullFrame() {
@@ -87,10 +89,11 @@ void LegMedia::Playout(std::span<float> out) {
     if (!PullFrame()) break;
   }
   const size_t available = std::min(fifo_size_, out.size());
-  for (size_t i = 0; i < available; ++i) {
-    out[i] = static_cast<float>(fifo_[fifo_head_]);
-    fifo_head_ = (fifo_head_ + 1) % fifo_.size();
-  }
+  const size_t first = std::min(available, fifo_.size() - fifo_head_);
+  const int16_t* ring = fifo_.data();
+  for (size_t i = 0; i < first; ++i) out[i] = static_cast<float>(ring[fifo_head_ + i]);
+  for (size_t i = first; i < available; ++i) out[i] = static_cast<float>(ring[i - first]);
+  fifo_head_ = (fifo_head_ + available) % fifo_.size();
   fifo_size_ -= available;
   std::fill(out.begin() + static_cast<std::ptrdiff_t>(available), out.end(), 0.0f);
   if (available == 0) ++counters_.silent_ticks;

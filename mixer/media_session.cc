@@ -208,23 +208,24 @@ void MediaSession::ComputeSharing() {
 void MediaSession::MixOutput(int dst) {
   std::fill(mix_.begin(), mix_.end(), 0.0f);
   const size_t n = mix_.size();
+  float* __restrict mix = mix_.data();
   const size_t ramp = std::min(n, static_cast<size_t>(ramp_samples_));
   for (int src = 0; src < capacity(); ++src) {
     const float to = target_.gain(dst, src);
     const float from = ramping_ ? current_.gain(dst, src) : to;
     if (from == 0.0f && to == 0.0f) continue;
-    const float* in = inputs_.data() + static_cast<size_t>(src * tick_samples_);
+    const float* __restrict in = inputs_.data() + static_cast<size_t>(src * tick_samples_);
     size_t start = 0;
     if (from != to) {
       const float step = (to - from) / static_cast<float>(ramp);
       for (; start < ramp; ++start) {
-        mix_[start] += (from + step * static_cast<float>(start + 1)) * in[start];
+        mix[start] += (from + step * static_cast<float>(start + 1)) * in[start];
       }
     }
     if (to == 1.0f) {
-      for (size_t i = start; i < n; ++i) mix_[i] += in[i];
+      for (size_t i = start; i < n; ++i) mix[i] += in[i];
     } else if (to != 0.0f) {
-      for (size_t i = start; i < n; ++i) mix_[i] += to * in[i];
+      for (size_t i = start; i < n; ++i) mix[i] += to * in[i];
     }
   }
   beeps_[static_cast<size_t>(dst)].MixInto(mix_);

@@ -8,10 +8,15 @@
 namespace earshot::mixer {
 namespace {
 
+// Round half away from zero with plain arithmetic: std::lrint is a library call
+// unless math errno handling is off, and this runs once per output sample.
+int16_t Round(float sample) {
+  return static_cast<int16_t>(static_cast<int32_t>(sample + (sample >= 0.0f ? 0.5f : -0.5f)));
+}
+
 int16_t RoundToInt16(float sample) {
   // SoftKnee keeps |sample| below full scale; the clamp is only a guarantee.
-  float clamped = std::clamp(sample, -32768.0f, 32767.0f);
-  return static_cast<int16_t>(std::lrint(clamped));
+  return Round(std::clamp(sample, -32768.0f, 32767.0f));
 }
 
 }  // namespace
@@ -40,7 +45,7 @@ void SoftLimiter::Process(std::span<const float> mixed, std::span<int16_t> out) 
   }
   // Fast path, the common case: nothing near full scale and no gain to recover.
   if (gain_ == 1.0f && peak <= kThreshold) {
-    for (size_t i = 0; i < mixed.size(); ++i) out[i] = static_cast<int16_t>(std::lrint(mixed[i]));
+    for (size_t i = 0; i < mixed.size(); ++i) out[i] = Round(mixed[i]);
     return;
   }
   const float wanted = peak > kThreshold ? kThreshold / peak : 1.0f;
