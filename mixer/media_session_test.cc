@@ -100,12 +100,21 @@ class SessionHarness {
     }
   }
 
-  // Level of `speaker`'s tone in the last `ms` of what `listener` heard.
-  double Level(int listener, int speaker, int ms = 200) const {
+  // The last `ticks` of what `listener` heard.
+  std::span<const int16_t> Recent(int listener, int ticks) const {
     const std::vector<int16_t>& heard = phones_[static_cast<size_t>(listener)].heard;
-    size_t n = static_cast<size_t>(ms * kRate / 1000);
-    std::span<const int16_t> window(heard.data() + heard.size() - n, n);
-    return ToneLevelDbfs(window, phones_[static_cast<size_t>(speaker)].frequency, kRate);
+    size_t n = static_cast<size_t>(ticks * kTick);
+    return std::span<const int16_t>(heard.data() + heard.size() - n, n);
+  }
+
+  // Level of `speaker`'s tone in the last 200 ms of what `listener` heard.
+  double Level(int listener, int speaker) const {
+    return ToneLevelDbfs(Recent(listener, 10), phones_[static_cast<size_t>(speaker)].frequency, kRate);
+  }
+
+  // Level of the join beep in the last 200 ms of what `listener` heard.
+  double BeepLevel(int listener) const {
+    return ToneLevelDbfs(Recent(listener, 10), BeepOptions{}.frequency_hz, kRate);
   }
 
   // "CA": the listener hears the parties in these slots and nobody else.
@@ -281,7 +290,7 @@ TEST(SessionTest, ModeChangeDoesNotClick) {
   call.Run(20);
   const std::vector<int16_t>& heard = call.phone(kA).heard;
   std::span<const int16_t> across(heard.data() + change_at - kTick, 2 * kTick);
-  std::span<const int16_t> steady(heard.data() + heard.size() - 10 * kTick, 10 * kTick);
+  std::span<const int16_t> steady = call.Recent(kA, 10);
   EXPECT_LE(MaxStep(across), MaxStep(steady));
 }
 
@@ -292,14 +301,9 @@ TEST(SessionTest, JoinBeepGoesOnlyToThePartiesWhoNowHearTheSupervisor) {
   call.Run(10);
   call.Add(Role::kSupervisor, SupervisorMode::kWhisper, /*beep=*/true);
   call.Run(10);  // the beep lasts 200 ms
-  auto beep_level = [&](int slot) {
-    const std::vector<int16_t>& heard = call.phone(slot).heard;
-    std::span<const int16_t> window(heard.data() + heard.size() - 10 * kTick, 10 * kTick);
-    return ToneLevelDbfs(window, BeepOptions{}.frequency_hz, kRate);
-  };
-  EXPECT_GT(beep_level(kA), BeepOptions{}.level_dbfs - 8.0);
-  EXPECT_LT(beep_level(kC), BeepOptions{}.level_dbfs - 40.0);
-  EXPECT_LT(beep_level(kS), BeepOptions{}.level_dbfs - 40.0);
+  EXPECT_GT(call.BeepLevel(kA), BeepOptions{}.level_dbfs - 8.0);
+  EXPECT_LT(call.BeepLevel(kC), BeepOptions{}.level_dbfs - 40.0);
+  EXPECT_LT(call.BeepLevel(kS), BeepOptions{}.level_dbfs - 40.0);
 }
 
 TEST(SessionTest, ListenBeepTellsTheCallsParties) {
@@ -309,11 +313,8 @@ TEST(SessionTest, ListenBeepTellsTheCallsParties) {
   call.Run(10);
   call.Add(Role::kSupervisor, SupervisorMode::kListen, /*beep=*/true);
   call.Run(10);
-  for (int slot : {kC, kA}) {
-    const std::vector<int16_t>& heard = call.phone(slot).heard;
-    std::span<const int16_t> window(heard.data() + heard.size() - 10 * kTick, 10 * kTick);
-    EXPECT_GT(ToneLevelDbfs(window, BeepOptions{}.frequency_hz, kRate), BeepOptions{}.level_dbfs - 8.0);
-  }
+  EXPECT_GT(call.BeepLevel(kC), BeepOptions{}.level_dbfs - 8.0);
+  EXPECT_GT(call.BeepLevel(kA), BeepOptions{}.level_dbfs - 8.0);
 }
 
 TEST(SessionTest, NoBeepUnlessAsked) {
@@ -323,9 +324,7 @@ TEST(SessionTest, NoBeepUnlessAsked) {
   call.Run(10);
   call.Add(Role::kSupervisor, SupervisorMode::kBarge, /*beep=*/false);
   call.Run(10);
-  const std::vector<int16_t>& heard = call.phone(kC).heard;
-  std::span<const int16_t> window(heard.data() + heard.size() - 10 * kTick, 10 * kTick);
-  EXPECT_LT(ToneLevelDbfs(window, BeepOptions{}.frequency_hz, kRate), BeepOptions{}.level_dbfs - 40.0);
+  EXPECT_LT(call.BeepLevel(kC), BeepOptions{}.level_dbfs - 40.0);
 }
 
 TEST(SessionTest, IdenticalOutputsAreEncodedOnce) {
@@ -366,8 +365,7 @@ TEST(SessionTest, LoudThreeWayMixIsLimitedNotClippedOrWrapped) {
   }
   ASSERT_TRUE(call.session().SetMatrix(loud).has_value());
   call.Run(30);
-  const std::vector<int16_t>& heard = call.phone(kC).heard;
-  std::span<const int16_t> window(heard.data() + heard.size() - 10 * kTick, 10 * kTick);
+  std::span<const int16_t> window = call.Recent(kC, 10);
   // No wrap-around: a wrapped sum would jump by most of the range in one sample,
   // far more than two full-scale tones at these frequencies can move.
   EXPECT_LT(MaxStep(window), 30000);
