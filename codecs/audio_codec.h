@@ -22,7 +22,9 @@
 // or in smaller pieces; the decoder extrapolates from what it decoded last and
 // fades out. Consecutive calls continue one concealment, so two 10 ms calls give
 // the same samples as one 20 ms call. The next successful Decode ends the
-// concealment and resets the fade. Conceal always fills all of `out`, with
+// concealment and resets the fade; a decoder may cross-fade the first few
+// milliseconds of that frame with its concealment so that the join does not
+// click (G.711 does), so Decode right after a loss need not be bit-exact. Conceal always fills all of `out`, with
 // silence once the decoder has nothing credible left to say.
 //
 // Objects are not thread-safe and need none: each belongs to one core (STYLE.md §1).

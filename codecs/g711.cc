@@ -1,10 +1,9 @@
 #include "codecs/g711.h"
 
 #include <algorithm>
+#include <array>
 #include <bit>
-#include <cmath>
 #include <cstring>
-#include <limits>
 
 #include "codecs/check.h"
 
@@ -240,97 +239,14 @@ tl::expected<size_t, CodecError> G711Decoder::Decode(std::span<const uint8_t> pa
   } else {
     DecodeAlaw(payload, decoded);
   }
-  Remember(decoded);
-  concealed_samples_ = 0;
+  // After a loss this rewrites the start of `decoded` (the merge).
+  plc_.AddGoodFrame(decoded);
   return payload.size();
 }
 
 size_t G711Decoder::Conceal(std::span<int16_t> out) {
-  // The period is chosen once per loss: history does not change while
-  // concealing, and re-choosing mid-loss would jump.
-  if (concealed_samples_ == 0) pitch_period_ = EstimatePitchPeriod();
-  size_t written = 0;
-  if (pitch_period_ > 0) {
-    constexpr int kFade = static_cast<int>(kConcealFadeSamples);
-    for (; written < out.size() && concealed_samples_ < kConcealFadeSamples; ++written) {
-      // Sample k of the loss continues the signal one period back: the history
-      // sample `period - k % period` before the end.
-      const size_t age = pitch_period_ - concealed_samples_ % pitch_period_;
-      const int source = history_[(history_end_ + kHistorySamples - age) % kHistorySamples];
-      const int gain = kFade - static_cast<int>(concealed_samples_);
-      // Truncates toward zero, so the fade never overshoots the source.
-      out[written] = static_cast<int16_t>(source * gain / kFade);
-      ++concealed_samples_;
-    }
-  }
-  std::fill(out.begin() + static_cast<std::ptrdiff_t>(written), out.end(), int16_t{0});
-  concealed_samples_ =
-      std::min(concealed_samples_ + (out.size() - written), kConcealLimitSamples);
+  plc_.Conceal(out);
   return out.size();
-}
-
-void G711Decoder::Reset() {
-  history_.fill(0);
-  history_end_ = 0;
-  history_size_ = 0;
-  concealed_samples_ = 0;
-  pitch_period_ = 0;
-}
-
-void G711Decoder::Remember(std::span<const int16_t> decoded) {
-  if (decoded.size() >= kHistorySamples) {
-    std::copy(decoded.end() - kHistorySamples, decoded.end(), history_.begin());
-    history_end_ = 0;
-    history_size_ = kHistorySamples;
-    return;
-  }
-  // Up to two copies: to the end of the ring, then wrapping to its start.
-  const size_t first = std::min(decoded.size(), kHistorySamples - history_end_);
-  std::copy_n(decoded.begin(), first, history_.begin() + static_cast<std::ptrdiff_t>(history_end_));
-  std::copy(decoded.begin() + static_cast<std::ptrdiff_t>(first), decoded.end(), history_.begin());
-  history_end_ = (history_end_ + decoded.size()) % kHistorySamples;
-  history_size_ = std::min(history_size_ + decoded.size(), kHistorySamples);
-}
-
-size_t G711Decoder::LinearHistory(std::span<int16_t, kHistorySamples> out) const {
-  const size_t start = (history_end_ + kHistorySamples - history_size_) % kHistorySamples;
-  for (size_t i = 0; i < history_size_; ++i) {
-    out[i] = history_[(start + i) % kHistorySamples];
-  }
-  return history_size_;
-}
-
-size_t G711Decoder::EstimatePitchPeriod() const {
-  std::array<int16_t, kHistorySamples> linear{};
-  const size_t length = LinearHistory(linear);
-  // Too little to search (e.g. the first packet was short): repeat all of it.
-  if (length < kMinPitchSamples + kPitchWindowSamples) return length;
-
-  // Compare the most recent window with the one `lag` samples earlier and keep
-  // the lag with the highest normalised correlation, corr / sqrt(energy); its
-  // signed square is compared to avoid the root. Ties keep the shorter lag, so
-  // a pure tone repeats its shortest whole number of cycles of at least 40.
-  const int16_t* recent = linear.data() + (length - kPitchWindowSamples);
-  const size_t max_lag = std::min(kMaxPitchSamples, length - kPitchWindowSamples);
-  size_t best_lag = kMinPitchSamples;
-  double best_score = std::numeric_limits<double>::lowest();
-  for (size_t lag = kMinPitchSamples; lag <= max_lag; ++lag) {
-    const int16_t* past = recent - lag;
-    int64_t correlation = 0;
-    int64_t energy = 0;
-    for (size_t i = 0; i < kPitchWindowSamples; ++i) {
-      correlation += int32_t{recent[i]} * past[i];
-      energy += int32_t{past[i]} * past[i];
-    }
-    if (energy == 0) continue;
-    const double c = static_cast<double>(correlation);
-    const double score = c * std::abs(c) / static_cast<double>(energy);
-    if (score > best_score) {
-      best_score = score;
-      best_lag = lag;
-    }
-  }
-  return best_lag;
 }
 
 }  // namespace earshot

@@ -20,12 +20,12 @@
 // sample; it gets both from an int-to-float conversion, which also works on
 // vector lanes, so the frame functions encode 8 samples at a time (g711.cc).
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
 
 #include "codecs/audio_codec.h"
+#include "codecs/g711_plc.h"
 
 namespace earshot {
 
@@ -62,55 +62,27 @@ class G711Encoder final : public AudioEncoder {
   G711Law law_;
 };
 
-// Decodes one byte to one sample. Keeps the last 60 ms it decoded so that it
-// can conceal a loss.
+// Decodes one byte to one sample, and conceals lost frames with G711Plc
+// (G.711 Appendix I style: pitch-period repetition with overlap-adds, full
+// level for 10 ms, silent after 60 ms; see g711_plc.h).
 //
-// Concealment here is deliberately simple: repeat the last pitch period of the
-// history (found by normalised autocorrelation over 40..120 samples, i.e.
-// 66..200 Hz; with under 15 ms of history, all of it), faded linearly to zero
-// over kConcealFadeSamples; by kConcealLimitSamples (60 ms) of consecutive
-// loss it is silent whatever the fade. A good Decode ends the concealment and
-// is returned bit-exact: nothing smooths the join back into real audio.
-// G.711 Appendix I PLC (overlap-add at both ends, full level for the first
-// 10 ms, multi-period extension) replaces this later in mixer/.
+// A good Decode after a loss is merged with the concealment's continuation,
+// so the first few milliseconds it returns (a quarter pitch period plus 1 ms
+// per 10 ms lost, at most 10 ms) are a crossfade, not the bare decoded
+// samples; every other Decode is bit-exact G.711.
 class G711Decoder final : public AudioDecoder {
  public:
-  static constexpr size_t kHistorySamples = 480;       // 60 ms at 8 kHz.
-  static constexpr size_t kConcealFadeSamples = 80;    // 10 ms.
-  static constexpr size_t kConcealLimitSamples = 480;  // 60 ms.
-  static constexpr size_t kMinPitchSamples = 40;       // 200 Hz.
-  static constexpr size_t kMaxPitchSamples = 120;      // 66.7 Hz.
-  static constexpr size_t kPitchWindowSamples = 80;    // Correlated span, 10 ms.
-
   explicit G711Decoder(G711Law law) : law_(law) {}
 
   CodecInfo info() const override { return G711CodecInfo(law_); }
   [[nodiscard]] tl::expected<size_t, CodecError> Decode(std::span<const uint8_t> payload,
                                                         std::span<int16_t> out) override;
   [[nodiscard]] size_t Conceal(std::span<int16_t> out) override;
-  void Reset() override;
+  void Reset() override { plc_.Reset(); }
 
  private:
-  static_assert(kConcealFadeSamples <= kConcealLimitSamples);
-  static_assert(kMaxPitchSamples + kPitchWindowSamples <= kHistorySamples);
-
-  void Remember(std::span<const int16_t> decoded);
-  // Copies the history, oldest first, to the front of `out`; returns its length.
-  size_t LinearHistory(std::span<int16_t, kHistorySamples> out) const;
-  size_t EstimatePitchPeriod() const;
-
   G711Law law_;
-  // Ring of the most recent decoded samples: history_end_ is where the next one
-  // goes, history_size_ how many are valid (fewer than kHistorySamples only
-  // until that much has been decoded).
-  std::array<int16_t, kHistorySamples> history_{};
-  size_t history_end_ = 0;
-  size_t history_size_ = 0;
-  // Samples concealed since the last good Decode, saturating at
-  // kConcealLimitSamples; zero means "not concealing".
-  size_t concealed_samples_ = 0;
-  // Period being repeated in this concealment; 0 means there is nothing to repeat.
-  size_t pitch_period_ = 0;
+  G711Plc plc_;
 };
 
 }  // namespace earshot

@@ -386,22 +386,52 @@ TEST_P(G711CodecTest, ConcealWithNothingDecodedIsSilent) {
   EXPECT_TRUE(IsSilent(out));
 }
 
-TEST_P(G711CodecTest, ConcealAfterAToneIsAudibleButAttenuatedForTheFirstFrame) {
+TEST_P(G711CodecTest, ConcealAfterAToneContinuesItAtFullLevelForTheFirst10Ms) {
   G711Decoder decoder(law());
   Frame last{};
   for (size_t frame = 0; frame < 3; ++frame) last = DecodeFrame(decoder, Tone(frame * kFrame));
 
   Frame concealed{};
   ASSERT_EQ(decoder.Conceal(concealed), kFrame);
-  EXPECT_FALSE(IsSilent(concealed));
-  EXPECT_LT(Energy(concealed), Energy(last) / 2);
-  // It continues the waveform rather than jumping: the tone is periodic, so the
-  // sample after the last decoded one is the first decoded one of its phase.
-  EXPECT_NEAR(concealed[0], ReferenceRoundTrip(Tone(3 * kFrame)[0]), 100);
-  // And it never exceeds the level it extrapolates from.
-  int peak = 0;
-  for (int16_t s : last) peak = std::max(peak, std::abs(int{s}));
-  for (int16_t s : concealed) EXPECT_LE(std::abs(int{s}), peak);
+  // The tone's period (8 samples) divides the shortest pitch lag (40), and the
+  // quantised tone is as periodic as the tone, so the first 10 ms are exactly
+  // the samples that were lost.
+  const Frame next = Tone(3 * kFrame);
+  for (size_t i = 0; i < 10 * kSamplesPerMs; ++i) {
+    EXPECT_EQ(concealed[i], ReferenceRoundTrip(next[i])) << "sample " << i;
+  }
+  // The second 10 ms fade from full level to 80% of it, never above the tone.
+  for (size_t i = 10 * kSamplesPerMs; i < kFrame; ++i) {
+    EXPECT_LE(std::abs(int{concealed[i]}), std::abs(int{ReferenceRoundTrip(next[i])}));
+  }
+  EXPECT_GT(Energy(concealed), Energy(last) * 8 / 10);
+  EXPECT_LT(Energy(concealed), Energy(last));
+}
+
+TEST_P(G711CodecTest, ShortLossMergesIntoTheNextFrameThenDecodesExactly) {
+  G711Decoder decoder(law());
+  for (size_t frame = 0; frame < 3; ++frame) DecodeFrame(decoder, Tone(frame * kFrame));
+  Frame concealed{};
+  ASSERT_EQ(decoder.Conceal(concealed), kFrame);
+
+  // The concealment continued the tone in phase at 80% level; the merge (a
+  // quarter of the 40-sample period plus 2 ms, 26 samples) fades from it to
+  // the decoded frame, so it stays between the two (the fade has gone on).
+  const Frame pcm = Tone(4 * kFrame);
+  const Frame decoded = DecodeFrame(decoder, pcm);
+  constexpr size_t kMerge = 40 / 4 + 2 * kSamplesPerMs;
+  for (size_t i = 0; i < kMerge; ++i) {
+    const int exact = ReferenceRoundTrip(pcm[i]);
+    EXPECT_LE(std::abs(int{decoded[i]}), std::abs(exact)) << "sample " << i;
+    EXPECT_GE(std::abs(int{decoded[i]}), std::abs(exact) * 3 / 4) << "sample " << i;
+  }
+  for (size_t i = kMerge; i < kFrame; ++i) {
+    EXPECT_EQ(decoded[i], ReferenceRoundTrip(pcm[i])) << "sample " << i;
+  }
+  // Only the first good frame after a loss is merged.
+  const Frame after = Tone(5 * kFrame);
+  const Frame next = DecodeFrame(decoder, after);
+  for (size_t i = 0; i < kFrame; ++i) EXPECT_EQ(next[i], ReferenceRoundTrip(after[i]));
 }
 
 TEST_P(G711CodecTest, ConcealIsSilentAfter60MsOfConsecutiveLoss) {
@@ -435,16 +465,24 @@ TEST_P(G711CodecTest, ConcealInPiecesGivesTheSameSamplesAsInOneCall) {
   EXPECT_EQ(actual, expected);
 }
 
-TEST_P(G711CodecTest, GoodFrameAfterLossDecodesExactlyAndRestartsConcealment) {
+TEST_P(G711CodecTest, GoodFrameAfterLongLossFadesInThenDecodesExactlyAndRestartsConcealment) {
   G711Decoder decoder(law());
   DecodeFrame(decoder, Tone());
   Frame concealed{};
   for (int i = 0; i < 4; ++i) ASSERT_EQ(decoder.Conceal(concealed), kFrame);
   ASSERT_TRUE(IsSilent(concealed));
 
+  // After 80 ms of loss the merge is the longest, 10 ms, and merges with
+  // silence: a fade-in.
   const Frame pcm = Tone(5 * kFrame);
   const Frame decoded = DecodeFrame(decoder, pcm);
-  for (size_t i = 0; i < kFrame; ++i) EXPECT_EQ(decoded[i], ReferenceRoundTrip(pcm[i]));
+  constexpr size_t kMerge = 10 * kSamplesPerMs;
+  for (size_t i = 0; i < kMerge; ++i) {
+    EXPECT_LE(std::abs(int{decoded[i]}), std::abs(int{ReferenceRoundTrip(pcm[i])}));
+  }
+  EXPECT_LT(Energy(std::span(decoded).first(kMerge)),
+            Energy(std::span(decoded).subspan(kMerge, kMerge)) * 6 / 10);
+  for (size_t i = kMerge; i < kFrame; ++i) EXPECT_EQ(decoded[i], ReferenceRoundTrip(pcm[i]));
 
   ASSERT_EQ(decoder.Conceal(concealed), kFrame);
   EXPECT_FALSE(IsSilent(concealed));
@@ -468,13 +506,18 @@ TEST_P(G711CodecTest, FailedDecodeLeavesConcealmentUntouched) {
   EXPECT_EQ(actual, expected);
 }
 
-TEST_P(G711CodecTest, ResetForgetsHistory) {
+TEST_P(G711CodecTest, ResetForgetsHistoryAndTheLossUnderWay) {
   G711Decoder decoder(law());
   DecodeFrame(decoder, Tone());
-  decoder.Reset();
   Frame out{};
   ASSERT_EQ(decoder.Conceal(out), kFrame);
+  decoder.Reset();
+  ASSERT_EQ(decoder.Conceal(out), kFrame);
   EXPECT_TRUE(IsSilent(out));
+  // No merge either: the next frame is as decoded.
+  const Frame pcm = Tone(2 * kFrame);
+  const Frame decoded = DecodeFrame(decoder, pcm);
+  for (size_t i = 0; i < kFrame; ++i) EXPECT_EQ(decoded[i], ReferenceRoundTrip(pcm[i]));
 }
 
 TEST_P(G711CodecTest, ConcealsFromAShortFirstPacket) {
@@ -492,7 +535,7 @@ TEST_P(G711CodecTest, ConcealsFromAShortFirstPacket) {
 }
 
 TEST_P(G711CodecTest, DecodesPayloadsLongerThanTheHistory) {
-  // 120 ms in one payload: more than the 60 ms the decoder remembers.
+  // 120 ms in one payload: more than the 48.75 ms the decoder remembers.
   G711Decoder decoder(law());
   std::vector<int16_t> pcm;
   for (size_t frame = 0; frame < 6; ++frame) {
