@@ -19,6 +19,7 @@
 #include "control/logging.h"
 #include "control/version.h"
 #include "control/grpc_server.h"
+#include "dataplane/kernel/kernel_packet_io.h"
 #include "dataplane/worker_pool.h"
 
 namespace earshot::control {
@@ -58,10 +59,27 @@ int Run(const Config& config) {
          {"why", "no authentication is configured; anyone who reaches this address controls calls"}});
   }
 
-  dataplane::WorkerPool workers(dataplane::WorkerPoolOptions{
-      .workers = config.workers,
-      .tick = std::chrono::milliseconds(config.tick_ms),
-      .pin_workers = config.pin_workers});
+  dataplane::WorkerPoolOptions pool_options;
+  pool_options.workers = config.workers;
+  pool_options.tick = std::chrono::milliseconds(config.tick_ms);
+  pool_options.pin_workers = config.pin_workers;
+  pool_options.rtp_ip = config.rtp_ip;
+  pool_options.port_low = config.rtp_port_low;
+  pool_options.port_high = config.rtp_port_high;
+  auto make_io = [](const dataplane::WorkerOptions& worker)
+      -> Result<std::unique_ptr<dataplane::PacketIo>> {
+    dataplane::KernelPacketIoOptions io;
+    io.max_ports = static_cast<size_t>(worker.port_high - worker.port_low + 1);
+    auto made = dataplane::KernelPacketIo::Create(io);
+    if (!made) return tl::unexpected(made.error());
+    return std::unique_ptr<dataplane::PacketIo>(std::move(*made));
+  };
+  Result<std::unique_ptr<dataplane::WorkerPool>> pool = dataplane::WorkerPool::Create(pool_options, make_io);
+  if (!pool) {
+    Log(LogLevel::kError, "start_failed", {{"why", pool.error().message}});
+    return kExitStartFailed;
+  }
+  dataplane::WorkerPool& workers = **pool;
   if (int unpinned = workers.Start(); unpinned > 0) {
     Log(LogLevel::kWarn, "worker_pin_failed", {{"workers", std::to_string(unpinned)}});
   }

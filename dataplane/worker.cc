@@ -4,10 +4,15 @@
 #include <sched.h>
 #include <time.h>
 
+#include <algorithm>
+
+#include <fmt/format.h>
+
 namespace earshot::dataplane {
 namespace {
 
 using Nanoseconds = std::chrono::nanoseconds;
+constexpr Nanoseconds kPhase = std::chrono::milliseconds(1);
 
 Nanoseconds MonotonicNow() {
   timespec now{};
@@ -15,17 +20,45 @@ Nanoseconds MonotonicNow() {
   return std::chrono::seconds(now.tv_sec) + Nanoseconds(now.tv_nsec);
 }
 
-void SleepUntil(Nanoseconds deadline) {
+void SleepFor(Nanoseconds duration) {
+  if (duration <= Nanoseconds(0)) return;
   timespec when{};
-  when.tv_sec = static_cast<time_t>(deadline.count() / 1'000'000'000);
-  when.tv_nsec = static_cast<long>(deadline.count() % 1'000'000'000);
-  // EINTR only shortens the sleep; the loop re-checks the clock.
-  clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &when, nullptr);
+  when.tv_sec = static_cast<time_t>(duration.count() / 1'000'000'000);
+  when.tv_nsec = static_cast<long>(duration.count() % 1'000'000'000);
+  nanosleep(&when, nullptr);
+}
+
+bool Receives(Direction direction) {
+  return direction == Direction::kSendReceive || direction == Direction::kReceiveOnly;
+}
+
+bool Sends(Direction direction) {
+  return direction == Direction::kSendReceive || direction == Direction::kSendOnly;
+}
+
+void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
+  // Single writer: a relaxed load and store is enough and avoids a locked add.
+  counter.store(counter.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
 }
 
 }  // namespace
 
-Worker::Worker(WorkerOptions options) : options_(options) {}
+Worker::Worker(WorkerOptions options, std::unique_ptr<PacketIo> io)
+    : options_(std::move(options)),
+      io_(std::move(io)),
+      // Control threads take turns (call_mutex_) at pushing commands and popping
+      // replies; the worker thread alone pops commands and pushes replies.
+      commands_(options_.command_queue, SpscQueue<Envelope>::SideCheck::kSerializedByCaller,
+                SpscQueue<Envelope>::SideCheck::kSoleThread),
+      replies_(options_.command_queue, SpscQueue<Reply>::SideCheck::kSoleThread,
+               SpscQueue<Reply>::SideCheck::kSerializedByCaller),
+      sessions_(options_.max_sessions),
+      phases_(static_cast<size_t>(options_.tick.count())),
+      port_owners_(static_cast<size_t>(options_.port_high - options_.port_low + 1)),
+      port_in_use_(static_cast<size_t>(options_.port_high - options_.port_low + 1), false) {
+  for (auto& phase : phases_) phase.reserve(options_.max_sessions);
+  tx_.reserve(kBurst);
+}
 
 Worker::~Worker() { Stop(); }
 
@@ -43,25 +76,351 @@ void Worker::Stop() {
   if (thread_.joinable()) thread_.join();
 }
 
-void Worker::Run() {
-  const Nanoseconds tick = options_.tick;
-  Nanoseconds due = MonotonicNow() + tick;
-  while (!stop_requested_.load(std::memory_order_acquire)) {
-    SleepUntil(due);
-    Nanoseconds now = MonotonicNow();
-    if (now < due) continue;  // woken early (signal): sleep again
-    if (now - due > kOverrunSlack) {
-      counters_.overruns.fetch_add(1, std::memory_order_relaxed);
+Result<ReplyValue> Worker::Call(Command command, std::chrono::milliseconds timeout) {
+  std::lock_guard lock(call_mutex_);
+  const uint64_t sequence = ++next_sequence_;
+  if (!thread_.joinable() || stop_requested_.load(std::memory_order_acquire)) {
+    return MakeError(ErrorCode::kUnavailable, fmt::format("worker {} is not running", index()));
+  }
+  if (!commands_.TryPush(Envelope{sequence, std::move(command)})) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     fmt::format("worker {} command queue is full", index()));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Nanoseconds pause = std::chrono::microseconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    while (std::optional<Reply> reply = replies_.TryPop()) {
+      // Replies to calls that timed out earlier are dropped here (and what they
+      // carry is freed on this, the control, side).
+      if (reply->sequence != sequence) continue;
+      if (reply->error) return tl::unexpected(std::move(*reply->error));
+      return std::move(reply->value);
     }
-    // The tick's work goes here: drain commands, receive, mix, send.
-    counters_.ticks.fetch_add(1, std::memory_order_relaxed);
-    due += tick;
-    if (now - due > tick) {
-      auto behind = (now - due) / tick;
-      counters_.skipped_ticks.fetch_add(static_cast<uint64_t>(behind), std::memory_order_relaxed);
-      due += behind * tick;
+    SleepFor(pause);
+    pause = std::min<Nanoseconds>(pause * 2, std::chrono::microseconds(500));
+  }
+  return MakeError(ErrorCode::kUnavailable,
+                   fmt::format("worker {} did not answer within {} ms", index(), timeout.count()));
+}
+
+void Worker::Run() {
+  next_phase_due_ = MonotonicNow() + kPhase;
+  while (!stop_requested_.load(std::memory_order_acquire)) {
+    DrainCommands();
+    ReceivePackets();
+    RunDuePhases();
+    FlushTx();
+    Nanoseconds wait = next_phase_due_ - MonotonicNow();
+    if (io_ != nullptr) {
+      io_->Wait(std::max(wait, Nanoseconds(0)));
+    } else {
+      SleepFor(wait);
     }
   }
+}
+
+void Worker::DrainCommands() {
+  for (int i = 0; i < kMaxCommandsPerLoop; ++i) {
+    // Take a command only when its reply has room: the worker never blocks.
+    if (replies_.SizeApprox() >= replies_.capacity()) return;
+    std::optional<Envelope> envelope = commands_.TryPop();
+    if (!envelope) return;
+    Bump(counters_.commands);
+    Reply reply = Execute(*envelope);
+    (void)replies_.TryPush(std::move(reply));
+  }
+}
+
+Reply Worker::Execute(Envelope& envelope) {
+  Reply reply{envelope.sequence, std::nullopt, {}};
+  Result<void> status = std::visit(
+      [&](auto& command) -> Result<void> {
+        using T = std::decay_t<decltype(command)>;
+        if constexpr (std::is_same_v<T, CreateSession>) {
+          return DoCreateSession(command);
+        } else if constexpr (std::is_same_v<T, DeleteSession>) {
+          return DoDeleteSession(command, reply.value);
+        } else if constexpr (std::is_same_v<T, AddLeg>) {
+          return DoAddLeg(command, reply.value);
+        } else if constexpr (std::is_same_v<T, UpdateLeg>) {
+          return DoUpdateLeg(command);
+        } else if constexpr (std::is_same_v<T, RemoveLeg>) {
+          return DoRemoveLeg(command, reply.value);
+        } else if constexpr (std::is_same_v<T, SetMode>) {
+          Result<WorkerSession*> session = FindSession(command.session);
+          if (!session) return tl::unexpected(session.error());
+          return (*session)->media->SetMode(command.slot, command.mode, command.beep);
+        } else if constexpr (std::is_same_v<T, SetMatrix>) {
+          Result<WorkerSession*> session = FindSession(command.session);
+          reply.value.matrix = std::move(command.matrix);  // freed on the control side
+          if (!session) return tl::unexpected(session.error());
+          if (reply.value.matrix == nullptr) return InvalidArgument("no matrix");
+          return (*session)->media->SetMatrix(*reply.value.matrix);
+        } else {
+          return DoGetStats(command, reply.value);
+        }
+      },
+      envelope.command);
+  if (!status) reply.error = std::move(status.error());
+  return reply;
+}
+
+Result<WorkerSession*> Worker::FindSession(SessionHandle handle) {
+  if (handle >= sessions_.size() || sessions_[handle] == nullptr) {
+    return MakeError(ErrorCode::kNotFound,
+                     fmt::format("worker {} has no session {}", index(), handle));
+  }
+  return sessions_[handle].get();
+}
+
+Result<void> Worker::DoCreateSession(CreateSession& command) {
+  if (command.session >= sessions_.size()) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     fmt::format("session handle {} beyond worker {}'s {} sessions",
+                                 command.session, index(), sessions_.size()));
+  }
+  if (sessions_[command.session] != nullptr) {
+    return MakeError(ErrorCode::kAlreadyExists,
+                     fmt::format("worker {} already has session {}", index(), command.session));
+  }
+  if (command.state == nullptr) return InvalidArgument("no session state");
+  sessions_[command.session] = std::move(command.state);
+  phases_[command.session % phases_.size()].push_back(command.session);
+  Bump(counters_.sessions);
+  return {};
+}
+
+Result<void> Worker::DoDeleteSession(DeleteSession& command, ReplyValue& value) {
+  Result<WorkerSession*> session = FindSession(command.session);
+  if (!session) return tl::unexpected(session.error());
+  for (int slot = 0; slot < static_cast<int>((*session)->legs.size()); ++slot) {
+    if ((*session)->legs[static_cast<size_t>(slot)].in_use) CloseLeg(**session, slot);
+  }
+  std::vector<SessionHandle>& phase = phases_[command.session % phases_.size()];
+  phase.erase(std::remove(phase.begin(), phase.end(), command.session), phase.end());
+  value.session = std::move(sessions_[command.session]);
+  counters_.sessions.store(counters_.sessions.load(std::memory_order_relaxed) - 1,
+                           std::memory_order_relaxed);
+  return {};
+}
+
+Result<PortHandle> Worker::OpenLocalPort(uint16_t& local_port) {
+  if (io_ == nullptr) return MakeError(ErrorCode::kUnavailable, "this worker has no packet I/O");
+  const size_t ports = port_in_use_.size();
+  Result<SocketAddress> base = SocketAddress::Parse(options_.rtp_ip, options_.port_low);
+  if (!base) return tl::unexpected(base.error());
+  // Walk the range from where the last search stopped, so that a port just
+  // closed is not reused at once (late packets of the old leg still arrive).
+  for (size_t attempt = 0; attempt < ports; ++attempt) {
+    const size_t offset = (next_port_ + attempt) % ports;
+    if (port_in_use_[offset]) continue;
+    const uint16_t port = static_cast<uint16_t>(options_.port_low + offset);
+    Result<PortHandle> handle = io_->OpenPort(base->WithPort(port));
+    if (!handle) continue;  // taken by another process: try the next
+    if (static_cast<size_t>(*handle) >= port_owners_.size()) {
+      io_->ClosePort(*handle);
+      break;
+    }
+    port_in_use_[offset] = true;
+    next_port_ = static_cast<uint16_t>((offset + 1) % ports);
+    local_port = port;
+    return *handle;
+  }
+  return MakeError(ErrorCode::kResourceExhausted,
+                   fmt::format("worker {} has no free RTP port in {}-{}", index(), options_.port_low,
+                               options_.port_high));
+}
+
+Result<void> Worker::DoAddLeg(AddLeg& command, ReplyValue& value) {
+  Result<WorkerSession*> found = FindSession(command.session);
+  if (!found) {
+    value.leg = std::move(command.media);
+    return tl::unexpected(found.error());
+  }
+  WorkerSession& session = **found;
+  if (command.slot < 0 || command.slot >= static_cast<int>(session.legs.size()) ||
+      session.legs[static_cast<size_t>(command.slot)].in_use) {
+    value.leg = std::move(command.media);
+    return MakeError(ErrorCode::kAlreadyExists,
+                     fmt::format("leg slot {} is in use or out of range", command.slot));
+  }
+  uint16_t local_port = 0;
+  Result<PortHandle> port = OpenLocalPort(local_port);
+  if (!port) {
+    value.leg = std::move(command.media);
+    return tl::unexpected(port.error());
+  }
+  Result<void> added = session.media->AddLeg(command.slot, command.role, command.mode, command.beep,
+                                             std::move(command.media));
+  if (!added) {
+    io_->ClosePort(*port);
+    port_in_use_[local_port - options_.port_low] = false;
+    return added;
+  }
+  LegBinding& leg = session.legs[static_cast<size_t>(command.slot)];
+  leg.in_use = true;
+  leg.port = *port;
+  leg.local_port = local_port;
+  leg.direction = command.direction;
+  leg.rtp.emplace(command.rtp);
+  port_owners_[static_cast<size_t>(*port)] = PortOwner{command.session, command.slot};
+  value.local = io_->LocalAddress(*port);
+  Bump(counters_.legs);
+  return {};
+}
+
+Result<void> Worker::DoUpdateLeg(const UpdateLeg& command) {
+  Result<WorkerSession*> session = FindSession(command.session);
+  if (!session) return tl::unexpected(session.error());
+  if (command.slot < 0 || command.slot >= static_cast<int>((*session)->legs.size()) ||
+      !(*session)->legs[static_cast<size_t>(command.slot)].in_use) {
+    return MakeError(ErrorCode::kNotFound, fmt::format("no leg in slot {}", command.slot));
+  }
+  LegBinding& leg = (*session)->legs[static_cast<size_t>(command.slot)];
+  leg.rtp->Update(command.remote, command.latch);
+  leg.direction = command.direction;
+  return {};
+}
+
+void Worker::CloseLeg(WorkerSession& session, int slot) {
+  LegBinding& leg = session.legs[static_cast<size_t>(slot)];
+  io_->ClosePort(leg.port);
+  port_owners_[static_cast<size_t>(leg.port)] = PortOwner{};
+  port_in_use_[leg.local_port - options_.port_low] = false;
+  leg = LegBinding{};
+  counters_.legs.store(counters_.legs.load(std::memory_order_relaxed) - 1,
+                       std::memory_order_relaxed);
+}
+
+Result<void> Worker::DoRemoveLeg(const RemoveLeg& command, ReplyValue& value) {
+  Result<WorkerSession*> session = FindSession(command.session);
+  if (!session) return tl::unexpected(session.error());
+  auto removed = (*session)->media->RemoveLeg(command.slot);
+  if (!removed) return tl::unexpected(removed.error());
+  value.leg = std::move(*removed);
+  CloseLeg(**session, command.slot);
+  return {};
+}
+
+Result<void> Worker::DoGetStats(GetStats& command, ReplyValue& value) {
+  value.stats = std::move(command.stats);
+  Result<WorkerSession*> found = FindSession(command.session);
+  if (!found) return tl::unexpected(found.error());
+  if (value.stats == nullptr) return InvalidArgument("no stats object");
+  WorkerSession& session = **found;
+  SessionStats& stats = *value.stats;
+  stats.mixer = session.media->counters();
+  const size_t legs = std::min(stats.legs.size(), session.legs.size());
+  for (size_t slot = 0; slot < legs; ++slot) {
+    const LegBinding& leg = session.legs[slot];
+    LegStats& out = stats.legs[slot];
+    out = LegStats{};
+    if (!leg.in_use) continue;
+    const mixer::LegMedia* media = session.media->leg(static_cast<int>(slot));
+    out.in_use = true;
+    out.local = io_->LocalAddress(leg.port);
+    out.remote = leg.rtp->destination();
+    out.latched = leg.rtp->latched();
+    out.direction = leg.direction;
+    out.rtp = leg.rtp->counters();
+    out.jitter = media->jitter_buffer().counters();
+    out.media = media->counters();
+    const double clock_khz = media->encoder().info().rtp_clock_rate_hz / 1000.0;
+    out.jitter_ms = media->jitter_buffer().JitterSamples() / clock_khz;
+    out.buffered_ms = static_cast<int>(media->jitter_buffer().BufferedSamples() / clock_khz);
+  }
+  return {};
+}
+
+void Worker::ReceivePackets() {
+  if (io_ == nullptr) return;
+  PacketBuffer* burst[kBurst];
+  for (int round = 0; round < kMaxRxBursts; ++round) {
+    const size_t received = io_->ReceiveBurst(burst);
+    for (size_t i = 0; i < received; ++i) {
+      PacketBuffer* buffer = burst[i];
+      Bump(counters_.rx_packets);
+      const size_t handle = static_cast<size_t>(buffer->port);
+      const PortOwner owner = handle < port_owners_.size() ? port_owners_[handle] : PortOwner{};
+      WorkerSession* session =
+          owner.slot >= 0 && owner.session < sessions_.size() ? sessions_[owner.session].get() : nullptr;
+      if (session == nullptr) {
+        Bump(counters_.rx_no_leg);
+        io_->pool().Free(buffer);
+        continue;
+      }
+      LegBinding& leg = session->legs[static_cast<size_t>(owner.slot)];
+      mixer::PacketIn packet;
+      RtpLeg::RxResult result = leg.rtp->Receive(buffer->bytes(), buffer->peer, packet);
+      if (result.drop) {
+        Bump(counters_.rx_dropped);
+      } else if (result.kind == RxKind::kMedia && Receives(leg.direction)) {
+        (void)session->media->Receive(owner.slot, packet, buffer->rx_time_ns);
+      }
+      io_->pool().Free(buffer);
+    }
+    if (received < kBurst) return;
+  }
+}
+
+void Worker::RunDuePhases() {
+  const Nanoseconds tick = options_.tick;
+  Nanoseconds now = MonotonicNow();
+  if (now - next_phase_due_ > tick) {
+    // More than a whole tick behind: skip to now rather than mixing in a burst.
+    const auto behind = (now - next_phase_due_) / kPhase;
+    Bump(counters_.skipped_ticks, static_cast<uint64_t>(behind / phases_.size()));
+    next_phase_due_ += behind * kPhase;
+    next_phase_ = static_cast<int>((next_phase_ + behind) % static_cast<long>(phases_.size()));
+  }
+  for (size_t done = 0; done < phases_.size() && now >= next_phase_due_; ++done) {
+    if (now - next_phase_due_ > kOverrunSlack) Bump(counters_.overruns);
+    for (SessionHandle handle : phases_[static_cast<size_t>(next_phase_)]) {
+      TickSession(*sessions_[handle]);
+    }
+    next_phase_due_ += kPhase;
+    next_phase_ = (next_phase_ + 1) % static_cast<int>(phases_.size());
+    if (next_phase_ == 0) Bump(counters_.ticks);
+    FlushTx();
+    now = MonotonicNow();
+  }
+}
+
+void Worker::TickSession(WorkerSession& session) {
+  session.media->Tick(session.outputs);
+  for (size_t slot = 0; slot < session.legs.size(); ++slot) {
+    LegBinding& leg = session.legs[slot];
+    if (!leg.in_use) continue;
+    const mixer::LegOutput& output = session.outputs[slot];
+    RtpLeg& rtp = *leg.rtp;
+    if (!Sends(leg.direction) || output.payload.empty() || !rtp.destination().is_set()) {
+      rtp.SkipTick();
+      continue;
+    }
+    PacketBuffer* buffer = io_->pool().Alloc();
+    if (buffer == nullptr) {
+      Bump(counters_.tx_pool_empty);
+      rtp.SkipTick();
+      continue;
+    }
+    const size_t size = rtp.WritePacket(output.payload, std::span<uint8_t>(buffer->data));
+    if (size == 0) {
+      io_->pool().Free(buffer);
+      rtp.SkipTick();
+      continue;
+    }
+    buffer->size = static_cast<uint16_t>(size);
+    buffer->port = leg.port;
+    buffer->peer = rtp.destination();
+    tx_.push_back(buffer);
+    if (tx_.size() == kBurst) FlushTx();
+  }
+}
+
+void Worker::FlushTx() {
+  if (tx_.empty()) return;
+  Bump(counters_.tx_packets, io_->SendBurst(tx_));
+  tx_.clear();
 }
 
 }  // namespace earshot::dataplane

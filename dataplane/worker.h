@@ -1,19 +1,39 @@
 #pragma once
 // A worker is one thread that owns a set of sessions completely (ARCHITECTURE.md
-// "Cores own things"). For now it only keeps its tick schedule; sessions, sockets
-// and command rings join it in later work.
+// "Cores own things"): their legs, sockets, jitter buffers, codec states. Nothing
+// in a session is touched by another thread, so the media path has no locks.
 //
-// The schedule is absolute: tick k is due at start + k * tick, from
-// CLOCK_MONOTONIC, so a late tick does not shift the ones after it. A tick that
-// starts more than kOverrunSlack after it was due counts as an overrun; when the
-// worker falls more than a whole tick behind it skips the missed ticks (counted)
-// rather than running them back to back.
+// The loop, bounded at every step so that no flood delays a tick:
+//   drain commands (at most kMaxCommandsPerLoop) -> receive bursts (at most
+//   kMaxRxBursts) -> run the tick phases that are due -> send what the ticks
+//   produced -> wait for packets until the next phase is due.
+//
+// Tick schedule. Time is cut into 1 ms phases from CLOCK_MONOTONIC; a session
+// ticks in phase (handle mod tick_ms), so a worker's sessions are spread over
+// the tick instead of all mixing at once. Phase k of period n is due at
+// start + n * tick + k ms: the schedule is absolute, a late phase does not shift
+// the ones after it. A phase that starts more than kOverrunSlack after it was
+// due counts as an overrun; a worker more than a whole tick behind skips ahead
+// (counted) instead of running ticks back to back.
+//
+// The control plane talks to a worker only through Call(): a command goes into
+// a single-producer queue (control threads take a mutex to be that one
+// producer; the worker takes none) and the worker answers through a reply queue.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
+#include <mutex>
 #include <optional>
+#include <string>
 #include <thread>
+#include <vector>
+
+#include "codecs/result.h"
+#include "dataplane/commands.h"
+#include "dataplane/packet_io.h"
+#include "dataplane/spsc_queue.h"
 
 namespace earshot::dataplane {
 
@@ -21,20 +41,37 @@ struct WorkerOptions {
   int index = 0;
   std::chrono::milliseconds tick{20};
   std::optional<int> pin_to_cpu;  // pin the thread to this CPU when set
+  std::string rtp_ip = "127.0.0.1";
+  uint16_t port_low = 30000;  // this worker's share of the RTP port range
+  uint16_t port_high = 30999;
+  uint32_t max_sessions = 4096;
+  size_t command_queue = 256;
 };
 
-// Counters written by the worker thread only, read by others at any time.
+// Written by the worker thread only (relaxed), read by others at any time.
 struct WorkerCounters {
   std::atomic<uint64_t> ticks{0};
   std::atomic<uint64_t> overruns{0};
   std::atomic<uint64_t> skipped_ticks{0};
+  std::atomic<uint64_t> sessions{0};
+  std::atomic<uint64_t> legs{0};
+  std::atomic<uint64_t> commands{0};
+  std::atomic<uint64_t> rx_packets{0};
+  std::atomic<uint64_t> rx_no_leg{0};      // arrived at a port with no leg (just closed)
+  std::atomic<uint64_t> rx_dropped{0};     // dropped by a leg (see its counters for why)
+  std::atomic<uint64_t> tx_packets{0};
+  std::atomic<uint64_t> tx_pool_empty{0};  // packets not sent: no buffer free
 };
 
 class Worker {
  public:
   static constexpr std::chrono::milliseconds kOverrunSlack{4};
+  static constexpr int kMaxCommandsPerLoop = 16;
+  static constexpr int kMaxRxBursts = 16;
+  static constexpr size_t kBurst = 32;
 
-  explicit Worker(WorkerOptions options);
+  // `io` may be null: the worker then only ticks (no legs can be added).
+  Worker(WorkerOptions options, std::unique_ptr<PacketIo> io);
   ~Worker();  // stops and joins
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -42,20 +79,63 @@ class Worker {
   // Starts the thread. Returns false if pinning was asked for and failed (the
   // thread then runs unpinned).
   bool Start();
-  // Asks the thread to stop and joins it; returns within about one tick.
+  // Asks the thread to stop and joins it; returns within about a millisecond.
   void Stop();
+
+  // Control side, any thread: posts `command` and waits for the worker's answer.
+  // RESOURCE_EXHAUSTED if the queue is full, UNAVAILABLE if the worker does not
+  // answer in time (or is stopped).
+  [[nodiscard]] Result<ReplyValue> Call(Command command, std::chrono::milliseconds timeout);
 
   const WorkerCounters& counters() const { return counters_; }
   int index() const { return options_.index; }
+  const WorkerOptions& options() const { return options_; }
 
  private:
+  struct PortOwner {
+    SessionHandle session = 0;
+    int slot = -1;
+  };
+
   void Run();
+  void DrainCommands();
+  Reply Execute(Envelope& envelope);
+  Result<void> DoCreateSession(CreateSession& command);
+  Result<void> DoDeleteSession(DeleteSession& command, ReplyValue& value);
+  Result<void> DoAddLeg(AddLeg& command, ReplyValue& value);
+  Result<void> DoUpdateLeg(const UpdateLeg& command);
+  Result<void> DoRemoveLeg(const RemoveLeg& command, ReplyValue& value);
+  Result<void> DoGetStats(GetStats& command, ReplyValue& value);
+  Result<WorkerSession*> FindSession(SessionHandle handle);
+  Result<PortHandle> OpenLocalPort(uint16_t& local_port);
+  void CloseLeg(WorkerSession& session, int slot);
+  void ReceivePackets();
+  void RunDuePhases();
+  void TickSession(WorkerSession& session);
+  void FlushTx();
 
   WorkerOptions options_;
+  std::unique_ptr<PacketIo> io_;
   WorkerCounters counters_;
-  // Written by Stop() (release), read by the worker each tick (acquire).
+  // Written by Stop() (release), read by the worker each loop (acquire).
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;
+
+  // Control side of the queues; the mutex makes the control threads one producer.
+  std::mutex call_mutex_;
+  uint64_t next_sequence_ = 0;
+  SpscQueue<Envelope> commands_;
+  SpscQueue<Reply> replies_;
+
+  // Worker-owned state, touched only by the worker thread once it runs.
+  std::vector<std::unique_ptr<WorkerSession>> sessions_;  // by handle
+  std::vector<std::vector<SessionHandle>> phases_;        // handles per 1 ms phase
+  std::vector<PortOwner> port_owners_;                    // by PortHandle
+  std::vector<bool> port_in_use_;                         // by local port - port_low
+  uint16_t next_port_ = 0;
+  std::vector<PacketBuffer*> tx_;
+  std::chrono::nanoseconds next_phase_due_{0};
+  int next_phase_ = 0;
 };
 
 }  // namespace earshot::dataplane

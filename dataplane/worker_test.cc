@@ -10,7 +10,12 @@ namespace {
 using namespace std::chrono_literals;
 
 TEST(WorkerPoolTest, EveryWorkerTicksAndStopsOnRequest) {
-  WorkerPool pool(WorkerPoolOptions{.workers = 2, .tick = 10ms, .pin_workers = false});
+  WorkerPoolOptions options;
+  options.workers = 2;
+  options.tick = 10ms;
+  auto made = WorkerPool::Create(options, nullptr);
+  ASSERT_TRUE(made.has_value());
+  WorkerPool& pool = **made;
   EXPECT_EQ(pool.Start(), 0);
   // Wait for progress rather than for a time: the machine may be loaded.
   for (int i = 0; i < 500; ++i) {
@@ -31,7 +36,9 @@ TEST(WorkerPoolTest, EveryWorkerTicksAndStopsOnRequest) {
 }
 
 TEST(WorkerPoolTest, StopIsIdempotentAndSafeBeforeStart) {
-  WorkerPool pool(WorkerPoolOptions{.workers = 1, .tick = 20ms, .pin_workers = false});
+  auto made = WorkerPool::Create(WorkerPoolOptions{}, nullptr);
+  ASSERT_TRUE(made.has_value());
+  WorkerPool& pool = **made;
   pool.Stop();
   pool.Stop();
   EXPECT_EQ(pool.Snapshot()[0].ticks, 0u);

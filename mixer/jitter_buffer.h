@@ -115,10 +115,10 @@ enum class InsertResult {
 };
 
 struct PacketIn {
-  SequenceNumber seq;
-  RtpTimestamp timestamp;
-  Ssrc ssrc;
-  bool marker;
+  SequenceNumber seq = SequenceNumber(0);
+  RtpTimestamp timestamp = RtpTimestamp(0);
+  Ssrc ssrc = Ssrc(0);
+  bool marker = false;
   std::span<const uint8_t> payload;
 };
 

@@ -1,0 +1,490 @@
+#include "dataplane/kernel/kernel_packet_io.h"
+
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
+#include <chrono>
+#include <cstring>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "dataplane/kernel/unique_fd.h"
+
+namespace earshot::dataplane {
+namespace {
+
+using std::chrono::milliseconds;
+
+SocketAddress Loopback4(uint16_t port = 0) { return *SocketAddress::Parse("127.0.0.1", port); }
+
+std::unique_ptr<KernelPacketIo> MakeIo(KernelPacketIoOptions options = {}) {
+  auto io = KernelPacketIo::Create(options);
+  EXPECT_TRUE(io.has_value()) << io.error().message;
+  return std::move(*io);
+}
+
+PortHandle Open(KernelPacketIo& io, const SocketAddress& local) {
+  auto port = io.OpenPort(local);
+  EXPECT_TRUE(port.has_value()) << port.error().message;
+  return port.value_or(kNoPort);
+}
+
+// A packet from `port` to `peer` whose payload is `text`.
+PacketBuffer* MakePacket(PacketPool& pool, PortHandle port, const SocketAddress& peer,
+                         const std::string& text) {
+  PacketBuffer* buffer = pool.Alloc();
+  EXPECT_NE(buffer, nullptr);
+  std::memcpy(buffer->data, text.data(), text.size());
+  buffer->size = static_cast<uint16_t>(text.size());
+  buffer->port = port;
+  buffer->peer = peer;
+  return buffer;
+}
+
+std::string Payload(const PacketBuffer* buffer) {
+  return std::string(reinterpret_cast<const char*>(buffer->data), buffer->size);
+}
+
+// Waits and receives until `count` packets came or two seconds passed; the
+// caller frees what it gets.
+std::vector<PacketBuffer*> ReceiveUntil(KernelPacketIo& io, size_t count) {
+  std::vector<PacketBuffer*> received;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  PacketBuffer* burst[32];
+  while (received.size() < count && std::chrono::steady_clock::now() < deadline) {
+    io.Wait(milliseconds(10));
+    const size_t n = io.ReceiveBurst(burst);
+    received.insert(received.end(), burst, burst + n);
+  }
+  return received;
+}
+
+void FreeAll(PacketPool& pool, const std::vector<PacketBuffer*>& buffers) {
+  for (PacketBuffer* buffer : buffers) pool.Free(buffer);
+}
+
+// A plain UDP socket standing in for a far end.
+class TestPeer {
+ public:
+  explicit TestPeer(int family = AF_INET) : fd_(socket(family, SOCK_DGRAM, 0)) {
+    sockaddr_storage storage;
+    const SocketAddress local = *SocketAddress::Parse(family == AF_INET ? "127.0.0.1" : "::1", 0);
+    const socklen_t length = local.ToSockaddr(storage);
+    EXPECT_EQ(bind(fd_.get(), reinterpret_cast<sockaddr*>(&storage), length), 0);
+    socklen_t bound = sizeof(storage);
+    getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&storage), &bound);
+    address_ = SocketAddress::FromSockaddr(storage);
+  }
+  void SendTo(const SocketAddress& to, const std::string& bytes) {
+    sockaddr_storage storage;
+    const socklen_t length = to.ToSockaddr(storage);
+    ASSERT_EQ(sendto(fd_.get(), bytes.data(), bytes.size(), 0,
+                     reinterpret_cast<sockaddr*>(&storage), length),
+              static_cast<ssize_t>(bytes.size()));
+  }
+  const SocketAddress& address() const { return address_; }
+  int fd() const { return fd_.get(); }
+
+ private:
+  UniqueFd fd_;
+  SocketAddress address_;
+};
+
+TEST(SocketAddressTest, ParsesAndPrintsBothFamilies) {
+  auto v4 = SocketAddress::Parse("192.0.2.7", 30000);
+  ASSERT_TRUE(v4.has_value());
+  EXPECT_EQ(v4->family(), AF_INET);
+  EXPECT_EQ(v4->ToString(), "192.0.2.7:30000");
+  auto v6 = SocketAddress::Parse("2001:db8::1", 5004);
+  ASSERT_TRUE(v6.has_value());
+  EXPECT_EQ(v6->family(), AF_INET6);
+  EXPECT_EQ(v6->ToString(), "[2001:db8::1]:5004");
+  EXPECT_EQ(*SocketAddress::Parse("[2001:db8::1]", 5004), *v6);
+  EXPECT_EQ(v6->WithPort(7).port(), 7);
+  EXPECT_EQ(SocketAddress().ToString(), "(unset)");
+}
+
+TEST(SocketAddressTest, RejectsWhatIsNotAnAddress) {
+  for (const char* text : {"", "localhost", "1.2.3", "256.1.1.1", "fe80::1%eth0", "::g"}) {
+    auto parsed = SocketAddress::Parse(text, 1);
+    ASSERT_FALSE(parsed.has_value()) << text;
+    EXPECT_EQ(parsed.error().code, ErrorCode::kInvalidArgument);
+  }
+}
+
+TEST(SocketAddressTest, RoundTripsThroughSockaddr) {
+  for (const char* text : {"10.1.2.3", "::1", "2001:db8:1:2:3:4:5:6"}) {
+    const SocketAddress address = *SocketAddress::Parse(text, 40000);
+    sockaddr_storage storage;
+    EXPECT_GT(address.ToSockaddr(storage), 0u);
+    EXPECT_EQ(SocketAddress::FromSockaddr(storage), address) << text;
+  }
+  sockaddr_storage storage;
+  EXPECT_EQ(SocketAddress().ToSockaddr(storage), 0u);
+}
+
+TEST(PacketPoolTest, HandsOutEveryBufferOnceThenNullptr) {
+  PacketPool pool(4);
+  std::vector<PacketBuffer*> taken;
+  for (int i = 0; i < 4; ++i) taken.push_back(pool.Alloc());
+  EXPECT_EQ(pool.Alloc(), nullptr);
+  EXPECT_EQ(pool.available(), 0u);
+  FreeAll(pool, taken);
+  EXPECT_EQ(pool.available(), 4u);
+  EXPECT_EQ(pool.capacity(), 4u);
+}
+
+TEST(PacketPoolDeathTest, DoubleFreeFailsADebugCheck) {
+#ifdef NDEBUG
+  GTEST_SKIP() << "EARSHOT_DCHECK is off in release builds";
+#else
+  PacketPool pool(2);
+  PacketBuffer* buffer = pool.Alloc();
+  pool.Free(buffer);
+  EXPECT_DEATH(pool.Free(buffer), "");
+#endif
+}
+
+TEST(KernelPacketIoTest, SendsFromOnePortToAnother) {
+  auto io = MakeIo();
+  const PortHandle a = Open(*io, Loopback4());
+  const PortHandle b = Open(*io, Loopback4());
+  ASSERT_NE(a, b);
+  EXPECT_NE(io->LocalAddress(a).port(), 0);  // port 0 became a real one
+
+  PacketBuffer* packet[] = {MakePacket(io->pool(), a, io->LocalAddress(b), "hello")};
+  EXPECT_EQ(io->SendBurst(packet), 1u);
+  EXPECT_EQ(io->pool().available(), io->pool().capacity());  // SendBurst freed it
+
+  auto received = ReceiveUntil(*io, 1);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0]->port, b);
+  EXPECT_EQ(received[0]->peer, io->LocalAddress(a));
+  EXPECT_EQ(Payload(received[0]), "hello");
+  EXPECT_GT(received[0]->rx_time_ns, 0);
+  EXPECT_EQ(io->counters().rx_packets, 1u);
+  EXPECT_EQ(io->counters().rx_bytes, 5u);
+  EXPECT_EQ(io->counters().tx_packets, 1u);
+  EXPECT_EQ(io->counters().tx_bytes, 5u);
+  FreeAll(io->pool(), received);
+  EXPECT_EQ(io->pool().available(), io->pool().capacity());
+}
+
+TEST(KernelPacketIoTest, BurstOf100PacketsAcrossTenPortsArrivesComplete) {
+  auto io = MakeIo();
+  const PortHandle sender = Open(*io, Loopback4());
+  std::vector<PortHandle> ports;
+  for (int i = 0; i < 10; ++i) ports.push_back(Open(*io, Loopback4()));
+  std::vector<PacketBuffer*> burst;
+  for (int i = 0; i < 100; ++i) {
+    burst.push_back(MakePacket(io->pool(), sender, io->LocalAddress(ports[i % 10]),
+                               "packet " + std::to_string(i)));
+  }
+  EXPECT_EQ(io->SendBurst(burst), 100u);
+  // All from one port: sendmmsg batches of 32.
+  EXPECT_EQ(io->counters().syscalls, 4u);
+
+  auto received = ReceiveUntil(*io, 100);
+  ASSERT_EQ(received.size(), 100u);
+  std::map<PortHandle, int> per_port;
+  std::map<std::string, int> payloads;
+  for (PacketBuffer* packet : received) {
+    ++per_port[packet->port];
+    ++payloads[Payload(packet)];
+    EXPECT_EQ(packet->peer, io->LocalAddress(sender));
+  }
+  for (PortHandle port : ports) EXPECT_EQ(per_port[port], 10);
+  EXPECT_EQ(payloads.size(), 100u);
+  FreeAll(io->pool(), received);
+}
+
+TEST(KernelPacketIoTest, SendBurstMakesOneCallPerRunOfTheSamePort) {
+  auto io = MakeIo();
+  const PortHandle target = Open(*io, Loopback4());
+  std::vector<PortHandle> legs;
+  for (int i = 0; i < 10; ++i) legs.push_back(Open(*io, Loopback4()));
+  std::vector<PacketBuffer*> burst;
+  for (PortHandle leg : legs)
+    burst.push_back(MakePacket(io->pool(), leg, io->LocalAddress(target), "x"));
+  EXPECT_EQ(io->SendBurst(burst), 10u);
+  EXPECT_EQ(io->counters().syscalls, 10u);  // a socket per leg: one call each
+
+  burst.clear();
+  for (int i = 0; i < 32; ++i)
+    burst.push_back(MakePacket(io->pool(), legs[0], io->LocalAddress(target), "y"));
+  EXPECT_EQ(io->SendBurst(burst), 32u);
+  EXPECT_EQ(io->counters().syscalls, 11u);
+  FreeAll(io->pool(), ReceiveUntil(*io, 42));
+}
+
+TEST(KernelPacketIoTest, NeverReturnsMoreThanTheBurstAsksFor) {
+  auto io = MakeIo();
+  const PortHandle port = Open(*io, Loopback4());
+  TestPeer peer;
+  for (int i = 0; i < 50; ++i) peer.SendTo(io->LocalAddress(port), "z");
+  io->Wait(milliseconds(100));
+  PacketBuffer* out[5];
+  EXPECT_EQ(io->ReceiveBurst(out), 5u);
+  FreeAll(io->pool(), std::vector<PacketBuffer*>(out, out + 5));
+  FreeAll(io->pool(), ReceiveUntil(*io, 45));
+  EXPECT_EQ(io->counters().rx_packets, 50u);
+}
+
+TEST(KernelPacketIoTest, TruncatedDatagramIsDroppedAndCounted) {
+  auto io = MakeIo();
+  const PortHandle port = Open(*io, Loopback4());
+  TestPeer peer;
+  peer.SendTo(io->LocalAddress(port), std::string(3000, 'L'));
+  peer.SendTo(io->LocalAddress(port), std::string(PacketBuffer::kCapacity, 'F'));  // just fits
+  peer.SendTo(io->LocalAddress(port), "small");
+  auto received = ReceiveUntil(*io, 2);
+  ASSERT_EQ(received.size(), 2u);
+  EXPECT_EQ(received[0]->size, PacketBuffer::kCapacity);
+  EXPECT_EQ(Payload(received[1]), "small");
+  EXPECT_EQ(received[1]->peer, peer.address());
+  EXPECT_EQ(io->counters().rx_truncated, 1u);
+  FreeAll(io->pool(), received);
+  EXPECT_EQ(io->pool().available(), io->pool().capacity());
+}
+
+TEST(KernelPacketIoTest, EmptyPoolCutsTheBurstShortAndLeaksNothing) {
+  KernelPacketIoOptions options;
+  options.pool_buffers = 8;
+  auto io = MakeIo(options);
+  const PortHandle port = Open(*io, Loopback4());
+  TestPeer peer;
+  for (int i = 0; i < 20; ++i) peer.SendTo(io->LocalAddress(port), std::to_string(i));
+  io->Wait(milliseconds(100));
+
+  PacketBuffer* out[32];
+  EXPECT_EQ(io->ReceiveBurst(out), 8u);
+  EXPECT_EQ(io->ReceiveBurst(out), 0u);  // nothing to receive into
+  EXPECT_GE(io->counters().rx_pool_empty, 1u);
+  FreeAll(io->pool(), std::vector<PacketBuffer*>(out, out + 8));
+
+  auto rest = ReceiveUntil(*io, 8);  // holds at most the pool's 8
+  EXPECT_EQ(rest.size(), 8u);
+  FreeAll(io->pool(), rest);
+  rest = ReceiveUntil(*io, 4);
+  EXPECT_EQ(rest.size(), 4u);
+  EXPECT_EQ(Payload(rest.back()), "19");  // in order, none lost
+  FreeAll(io->pool(), rest);
+  EXPECT_EQ(io->pool().available(), 8u);
+  EXPECT_EQ(io->counters().rx_packets, 20u);
+}
+
+TEST(KernelPacketIoTest, UndeliverablePacketsAreCountedAndLaterSendsWork) {
+  auto io = MakeIo();
+  const PortHandle from = Open(*io, Loopback4());
+  const PortHandle to = Open(*io, Loopback4());
+  const PortHandle gone = Open(*io, Loopback4());
+  const SocketAddress closed_address = io->LocalAddress(gone);
+  io->ClosePort(gone);
+
+  // To a closed port (ICMP port unreachable comes back), to the wrong family,
+  // to nobody, from a closed port: all counted, none stops the others.
+  std::vector<PacketBuffer*> burst = {
+      MakePacket(io->pool(), from, closed_address, "refused"),
+      MakePacket(io->pool(), from, *SocketAddress::Parse("::1", 9), "wrong family"),
+      MakePacket(io->pool(), from, SocketAddress(), "no peer"),
+      MakePacket(io->pool(), from, io->LocalAddress(to), "first"),
+      MakePacket(io->pool(), gone, io->LocalAddress(to), "from a closed port"),
+  };
+  const size_t sent = io->SendBurst(burst);
+  for (int i = 0; i < 3; ++i) {
+    PacketBuffer* again[] = {MakePacket(io->pool(), from, closed_address, "refused again"),
+                             MakePacket(io->pool(), from, io->LocalAddress(to), "later")};
+    io->SendBurst(again);
+  }
+  const PacketIoCounters& counters = io->counters();
+  EXPECT_EQ(counters.tx_packets + counters.tx_dropped, 11u);
+  EXPECT_GE(counters.tx_dropped, 3u);  // wrong family, no peer, closed port
+  EXPECT_LE(sent, 2u);
+  EXPECT_EQ(io->pool().available(), io->pool().capacity());
+
+  auto received = ReceiveUntil(*io, 4);
+  ASSERT_EQ(received.size(), 4u);
+  EXPECT_EQ(Payload(received[0]), "first");
+  EXPECT_EQ(Payload(received[3]), "later");
+  FreeAll(io->pool(), received);
+}
+
+TEST(KernelPacketIoTest, OpeningABoundPortFailsWithAClearMessage) {
+  TestPeer squatter;
+  auto io = MakeIo();
+  auto port = io->OpenPort(squatter.address());
+  ASSERT_FALSE(port.has_value());
+  EXPECT_EQ(port.error().code, ErrorCode::kAlreadyExists);
+  EXPECT_NE(port.error().message.find(squatter.address().ToString()), std::string::npos)
+      << port.error().message;
+
+  const PortHandle mine = Open(*io, Loopback4());
+  auto twice = io->OpenPort(io->LocalAddress(mine));
+  ASSERT_FALSE(twice.has_value());
+  EXPECT_EQ(twice.error().code, ErrorCode::kAlreadyExists);
+}
+
+TEST(KernelPacketIoTest, BadAddressesAreInvalidArguments) {
+  auto io = MakeIo();
+  auto unset = io->OpenPort(SocketAddress());
+  ASSERT_FALSE(unset.has_value());
+  EXPECT_EQ(unset.error().code, ErrorCode::kInvalidArgument);
+  auto foreign = io->OpenPort(*SocketAddress::Parse("192.0.2.1", 0));  // TEST-NET-1
+  ASSERT_FALSE(foreign.has_value());
+  EXPECT_EQ(foreign.error().code, ErrorCode::kInvalidArgument);
+  EXPECT_NE(foreign.error().message.find("192.0.2.1"), std::string::npos);
+}
+
+TEST(KernelPacketIoTest, RunningOutOfPortSlotsIsResourceExhausted) {
+  KernelPacketIoOptions options;
+  options.max_ports = 2;
+  auto io = MakeIo(options);
+  Open(*io, Loopback4());
+  Open(*io, Loopback4());
+  auto third = io->OpenPort(Loopback4());
+  ASSERT_FALSE(third.has_value());
+  EXPECT_EQ(third.error().code, ErrorCode::kResourceExhausted);
+}
+
+TEST(KernelPacketIoTest, ClosedHandleIsReusedAndTheNewPortWorks) {
+  auto io = MakeIo();
+  const PortHandle a = Open(*io, Loopback4());
+  const PortHandle b = Open(*io, Loopback4());
+  const SocketAddress old_b = io->LocalAddress(b);
+  io->ClosePort(b);
+  EXPECT_FALSE(io->LocalAddress(b).is_set());
+  const PortHandle c = Open(*io, old_b);  // the port itself is free again too
+  EXPECT_EQ(c, b);
+  EXPECT_EQ(io->open_ports(), 2u);
+  PacketBuffer* packet[] = {MakePacket(io->pool(), a, old_b, "again")};
+  EXPECT_EQ(io->SendBurst(packet), 1u);
+  auto received = ReceiveUntil(*io, 1);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0]->port, c);
+  FreeAll(io->pool(), received);
+}
+
+TEST(KernelPacketIoTest, WorksOverIpv6Loopback) {
+  UniqueFd probe(socket(AF_INET6, SOCK_DGRAM, 0));
+  sockaddr_in6 any{};
+  any.sin6_family = AF_INET6;
+  any.sin6_addr = in6addr_loopback;
+  if (!probe || bind(probe.get(), reinterpret_cast<sockaddr*>(&any), sizeof(any)) != 0) {
+    GTEST_SKIP() << "no IPv6 loopback on this machine";
+  }
+  auto io = MakeIo();
+  const SocketAddress v6 = *SocketAddress::Parse("::1", 0);
+  const PortHandle a = Open(*io, v6);
+  const PortHandle b = Open(*io, v6);
+  EXPECT_EQ(io->LocalAddress(a).family(), AF_INET6);
+  PacketBuffer* packet[] = {MakePacket(io->pool(), a, io->LocalAddress(b), "six")};
+  EXPECT_EQ(io->SendBurst(packet), 1u);
+  auto received = ReceiveUntil(*io, 1);
+  ASSERT_EQ(received.size(), 1u);
+  EXPECT_EQ(received[0]->peer, io->LocalAddress(a));
+  EXPECT_EQ(received[0]->peer.ToString(), "[::1]:" + std::to_string(io->LocalAddress(a).port()));
+  FreeAll(io->pool(), received);
+}
+
+// The TOS byte as a plain socket sees it on arrival (IP_RECVTOS).
+int ReceivedTos(KernelPacketIo& io, PortHandle from) {
+  TestPeer peer;
+  const int on = 1;
+  setsockopt(peer.fd(), IPPROTO_IP, IP_RECVTOS, &on, sizeof(on));
+  PacketBuffer* packet[] = {MakePacket(io.pool(), from, peer.address(), "tos")};
+  EXPECT_EQ(io.SendBurst(packet), 1u);
+  pollfd ready{peer.fd(), POLLIN, 0};
+  EXPECT_EQ(poll(&ready, 1, 2000), 1);
+  char data[16];
+  alignas(cmsghdr) char control[64];
+  iovec iov{data, sizeof(data)};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof(control);
+  EXPECT_GT(recvmsg(peer.fd(), &msg, 0), 0);
+  for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c != nullptr; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TOS) return *CMSG_DATA(c);
+  }
+  return -1;
+}
+
+TEST(KernelPacketIoTest, MarksMediaAsExpeditedForwardingUnlessToldNot) {
+  auto marked = MakeIo();
+  EXPECT_EQ(ReceivedTos(*marked, Open(*marked, Loopback4())), KernelPacketIo::kTrafficClassEf);
+  KernelPacketIoOptions options;
+  options.mark_expedited_forwarding = false;
+  auto plain = MakeIo(options);
+  EXPECT_EQ(ReceivedTos(*plain, Open(*plain, Loopback4())), 0);
+}
+
+TEST(KernelPacketIoTest, WaitHonoursItsTimeout) {
+  auto io = MakeIo();
+  Open(*io, Loopback4());
+  auto start = std::chrono::steady_clock::now();
+  io->Wait(std::chrono::nanoseconds(0));
+  EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(5));
+  start = std::chrono::steady_clock::now();
+  io->Wait(std::chrono::microseconds(20'500));  // rounds up to 21 ms
+  EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(20));
+}
+
+// One flooded socket must not starve another (rtpengine's max_recv_iters).
+TEST(KernelPacketIoTest, FloodedPortDoesNotStarveAQuietOne) {
+  auto io = MakeIo();
+  const PortHandle flooded = Open(*io, Loopback4());
+  const PortHandle quiet = Open(*io, Loopback4());
+  TestPeer flooder;
+  TestPeer caller;
+  for (int i = 0; i < 10'000; ++i) {
+    sockaddr_storage storage;
+    const socklen_t length = io->LocalAddress(flooded).ToSockaddr(storage);
+    // The socket buffer fills long before 10,000: the excess is dropped by the
+    // kernel, which is what a flood looks like.
+    sendto(flooder.fd(), "flood", 5, 0, reinterpret_cast<sockaddr*>(&storage), length);
+  }
+  caller.SendTo(io->LocalAddress(quiet), "hello");
+  io->Wait(milliseconds(100));
+
+  int quiet_seen_in_call = 0;
+  PacketBuffer* out[32];
+  for (int call = 1; call <= 2 && quiet_seen_in_call == 0; ++call) {
+    const size_t n = io->ReceiveBurst(out);
+    EXPECT_EQ(n, 32u);
+    for (size_t i = 0; i < n; ++i) {
+      if (out[i]->port == quiet) quiet_seen_in_call = call;
+      io->pool().Free(out[i]);
+    }
+  }
+  EXPECT_NE(quiet_seen_in_call, 0);
+
+  // Also for a packet that arrives while the flooded socket is being drained.
+  caller.SendTo(io->LocalAddress(quiet), "late");
+  quiet_seen_in_call = 0;
+  for (int call = 1; call <= 2 && quiet_seen_in_call == 0; ++call) {
+    const uint64_t syscalls_before = io->counters().syscalls;
+    const size_t n = io->ReceiveBurst(out);
+    EXPECT_LE(io->counters().syscalls - syscalls_before, 4u);
+    for (size_t i = 0; i < n; ++i) {
+      if (out[i]->port == quiet) quiet_seen_in_call = call;
+      io->pool().Free(out[i]);
+    }
+  }
+  EXPECT_NE(quiet_seen_in_call, 0);
+}
+
+TEST(KernelPacketIoTest, CreateRejectsZeroSizes) {
+  KernelPacketIoOptions options;
+  options.receive_burst = 0;
+  auto io = KernelPacketIo::Create(options);
+  ASSERT_FALSE(io.has_value());
+  EXPECT_EQ(io.error().code, ErrorCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace earshot::dataplane

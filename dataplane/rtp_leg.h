@@ -1,0 +1,115 @@
+#pragma once
+// One leg's RTP transport on its worker: what to accept from the network, and
+// the headers of what Earshot sends.
+//
+// Receive side. A datagram is accepted only if it is RTP (RFC 7983 / 5761 demux),
+// well formed (RFC 3550 A.1), carries the negotiated payload type (or the
+// telephone-event type, counted and not mixed), and comes from the expected
+// source. The source is the remote address from the control request; with
+// latching on (symmetric RTP, for far ends behind NAT) the first source that
+// sends valid RTP becomes the remote address and from then on any other source
+// is dropped and counted (the RTP Bleed defence). Only a control-plane update
+// (Update) moves the remote address again. A dropped datagram changes nothing
+// but a counter.
+//
+// Send side. Each leg has its own SSRC, sequence and timestamp (random starts,
+// chosen on the control path). Every tick advances the timestamp by exactly one
+// tick of samples at the RTP clock, whether or not a packet went out, so the far
+// end sees time pass; the sequence advances once per packet sent. The marker bit
+// is set on the first packet and on the first packet after a pause (a tick with
+// nothing sent), as RFC 3551 asks at the start of a talkspurt. Mix changes never
+// touch any of this: they happen above, in the mixer.
+
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string_view>
+
+#include "codecs/rtp_types.h"
+#include "dataplane/packet_io.h"
+#include "mixer/jitter_buffer.h"
+
+namespace earshot::dataplane {
+
+struct RtpLegConfig {
+  SocketAddress remote;  // from the SDP; unset until latched if not known
+  bool latch = true;
+  PayloadType payload_type = PayloadType(0);
+  std::optional<PayloadType> telephone_event_type;  // RFC 4733, when negotiated
+  int tick_samples = 160;  // one tick at the RTP clock rate
+  Ssrc ssrc = Ssrc(0);
+  SequenceNumber first_sequence = SequenceNumber(0);
+  RtpTimestamp first_timestamp = RtpTimestamp(0);
+};
+
+// Why a received datagram was dropped.
+enum class RxDrop : uint8_t {
+  kNotRtp,              // STUN, DTLS, anything that is not RTP or RTCP
+  kMalformed,           // fails RFC 3550 A.1
+  kWrongSource,         // not from the (latched) remote address
+  kUnknownPayloadType,  // not the negotiated payload type
+  kCount,
+};
+std::string_view RxDropName(RxDrop drop);
+
+enum class RxKind : uint8_t { kMedia, kTelephoneEvent, kRtcp };
+
+struct RtpLegCounters {
+  uint64_t rx_packets = 0;  // accepted media packets
+  uint64_t rx_bytes = 0;
+  uint64_t rx_telephone_events = 0;
+  uint64_t rx_rtcp = 0;
+  uint64_t tx_packets = 0;
+  uint64_t tx_bytes = 0;
+  uint64_t latches = 0;
+  std::array<uint64_t, static_cast<size_t>(RxDrop::kCount)> dropped{};
+  uint64_t dropped_total() const;
+};
+
+class RtpLeg {
+ public:
+  explicit RtpLeg(const RtpLegConfig& config);
+
+  // Classifies a datagram from `source`. For accepted media, `packet` gets the
+  // fields for the jitter buffer (its payload points into `datagram`).
+  // Returns what it is, or why it was dropped (counted either way).
+  struct RxResult {
+    std::optional<RxDrop> drop;
+    RxKind kind = RxKind::kMedia;
+  };
+  RxResult Receive(std::span<const uint8_t> datagram, const SocketAddress& source,
+                   mixer::PacketIn& packet);
+
+  // Writes the next packet, one tick of `payload`, into `out`; returns its size,
+  // or 0 if `out` is too small. Advances sequence and timestamp.
+  size_t WritePacket(std::span<const uint8_t> payload, std::span<uint8_t> out);
+  // A tick with nothing to send: time passes (timestamp), the sequence does not,
+  // and the next packet carries the marker.
+  void SkipTick();
+
+  // Control-plane update (re-INVITE, or a new latch): a new remote address and
+  // latching mode. Latching starts over.
+  void Update(const SocketAddress& remote, bool latch);
+
+  // Where packets go: the latched source, else the configured remote address.
+  const SocketAddress& destination() const { return remote_; }
+  bool latched() const { return latched_; }
+  Ssrc ssrc() const { return config_.ssrc; }
+  SequenceNumber next_sequence() const { return next_sequence_; }
+  RtpTimestamp next_timestamp() const { return next_timestamp_; }
+  const RtpLegCounters& counters() const { return counters_; }
+
+ private:
+  RxResult Drop(RxDrop reason);
+
+  RtpLegConfig config_;
+  SocketAddress remote_;
+  bool latched_ = false;
+  bool marker_next_ = true;
+  SequenceNumber next_sequence_;
+  RtpTimestamp next_timestamp_;
+  RtpLegCounters counters_;
+};
+
+}  // namespace earshot::dataplane
