@@ -17,8 +17,9 @@ build_packages=(
   libgtest-dev libgmock-dev libbenchmark-dev libsndfile1-dev
   libdpdk-dev
 )
-# What only the test command needs: clang and its sanitizer and libFuzzer runtimes.
-test_packages=(clang libclang-rt-14-dev)
+# What only the test command needs: clang with its sanitizer and libFuzzer runtimes,
+# and the real peers the integration tests talk to.
+test_packages=(clang libclang-rt-14-dev ffmpeg tshark)
 
 say() { printf '== %s\n' "$*" >&2; }
 

@@ -48,4 +48,7 @@ struct RunResult {
 };
 RunResult RunToCompletion(std::vector<std::string> argv);
 
+// The full path of `program` found on PATH, or nullopt.
+std::optional<std::string> FindProgram(const std::string& program);
+
 }  // namespace earshot::testing
