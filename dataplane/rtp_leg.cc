@@ -1,5 +1,7 @@
 #include "dataplane/rtp_leg.h"
 
+#include <algorithm>
+
 #include "dataplane/packet_demux.h"
 #include "dataplane/rtp_packet.h"
 
@@ -62,9 +64,28 @@ RtpLeg::RxResult RtpLeg::Receive(std::span<const uint8_t> datagram, const Socket
   }
   ++counters_.rx_packets;
   counters_.rx_bytes += datagram.size();
+  CountReceived(rtp->ssrc(), rtp->sequence_number());
   packet = mixer::PacketIn{rtp->sequence_number(), rtp->timestamp(), rtp->ssrc(), rtp->marker(),
                            rtp->payload()};
   return RxResult{std::nullopt, RxKind::kMedia};
+}
+
+void RtpLeg::CountReceived(Ssrc ssrc, SequenceNumber sequence) {
+  if (!rx_ssrc_ || *rx_ssrc_ != ssrc) {
+    if (rx_ssrc_) {
+      ++counters_.ssrc_changes;
+      lost_in_earlier_streams_ = counters_.lost;
+    }
+    rx_ssrc_ = ssrc;
+    rx_unwrapper_ = SequenceUnwrapper();
+    rx_base_ = rx_highest_ = rx_unwrapper_.Unwrap(sequence);
+    rx_in_stream_ = 1;
+  } else {
+    rx_highest_ = std::max(rx_highest_, rx_unwrapper_.Unwrap(sequence));
+    ++rx_in_stream_;
+  }
+  const int64_t expected = rx_highest_ - rx_base_ + 1;
+  counters_.lost = lost_in_earlier_streams_ + expected - static_cast<int64_t>(rx_in_stream_);
 }
 
 size_t RtpLeg::WritePacket(std::span<const uint8_t> payload, std::span<uint8_t> out) {

@@ -63,6 +63,10 @@ struct RtpLegCounters {
   uint64_t tx_packets = 0;
   uint64_t tx_bytes = 0;
   uint64_t latches = 0;
+  uint64_t ssrc_changes = 0;
+  // RFC 3550 A.3: packets expected from the sequence numbers seen, minus those
+  // received (duplicates make it smaller, as the RFC says), over every stream.
+  int64_t lost = 0;
   std::array<uint64_t, static_cast<size_t>(RxDrop::kCount)> dropped{};
   uint64_t dropped_total() const;
 };
@@ -102,6 +106,7 @@ class RtpLeg {
 
  private:
   RxResult Drop(RxDrop reason);
+  void CountReceived(Ssrc ssrc, SequenceNumber sequence);
 
   RtpLegConfig config_;
   SocketAddress remote_;
@@ -110,6 +115,13 @@ class RtpLeg {
   SequenceNumber next_sequence_;
   RtpTimestamp next_timestamp_;
   RtpLegCounters counters_;
+  // The stream being received, for the loss count.
+  std::optional<Ssrc> rx_ssrc_;
+  SequenceUnwrapper rx_unwrapper_;
+  int64_t rx_base_ = 0;
+  int64_t rx_highest_ = 0;
+  uint64_t rx_in_stream_ = 0;
+  int64_t lost_in_earlier_streams_ = 0;
 };
 
 }  // namespace earshot::dataplane

@@ -102,6 +102,27 @@ TEST(RtpLegTest, DropsWhatIsNotMediaOfTheNegotiatedType) {
   EXPECT_EQ(leg.counters().rx_packets, 0u);
 }
 
+TEST(RtpLegTest, CountsLossFromSequenceNumbersAcrossWrapAndSsrcChange) {
+  RtpLeg leg(Config(true));
+  mixer::PacketIn packet;
+  const SocketAddress peer = Address("192.0.2.1", 4000);
+  // 65533, 65534, [65535 lost], 0, [1, 2 lost], 3, and 0 again (a duplicate).
+  for (uint16_t seq : {65533, 65534, 0, 3, 0}) {
+    ASSERT_FALSE(leg.Receive(Rtp(0, seq), peer, packet).drop.has_value());
+  }
+  EXPECT_EQ(leg.counters().lost, 2);  // 7 expected, 5 received (one a duplicate)
+  // A new SSRC starts a new count; the old stream's loss is kept.
+  std::vector<uint8_t> restarted = Rtp(0, 100);
+  restarted[11] ^= 0xFF;  // another SSRC
+  ASSERT_FALSE(leg.Receive(restarted, peer, packet).drop.has_value());
+  EXPECT_EQ(leg.counters().ssrc_changes, 1u);
+  EXPECT_EQ(leg.counters().lost, 2);
+  std::vector<uint8_t> after_gap = Rtp(0, 110);
+  after_gap[11] ^= 0xFF;
+  ASSERT_FALSE(leg.Receive(after_gap, peer, packet).drop.has_value());
+  EXPECT_EQ(leg.counters().lost, 2 + 9);
+}
+
 TEST(RtpLegTest, OutgoingStreamIsContinuousAcrossWrapAndPauses) {
   RtpLeg leg(Config(true, Address("192.0.2.1", 4000)));
   std::vector<uint8_t> payload(160, 0xFF);
