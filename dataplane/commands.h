@@ -36,6 +36,7 @@ enum class Direction : uint8_t {
 struct LegBinding {
   bool in_use = false;
   PortHandle port = kNoPort;
+  PortHandle rtcp_port = kNoPort;  // port + 1, without rtcp-mux
   uint16_t local_port = 0;
   Direction direction = Direction::kSendReceive;
   std::optional<RtpLeg> rtp;
@@ -71,6 +72,9 @@ struct AddLeg {
   std::unique_ptr<mixer::LegMedia> media;
   RtpLegConfig rtp;
   Direction direction = Direction::kSendReceive;
+  // RFC 5761 rtcp-mux (the default): RTCP shares the RTP port. Without it the
+  // leg gets an even RTP port and RTCP on the odd port above (RFC 3550 §11).
+  bool rtcp_mux = true;
 };
 
 struct UpdateLeg {

@@ -70,6 +70,18 @@ RtpLeg::RxResult RtpLeg::Receive(std::span<const uint8_t> datagram, const Socket
   return RxResult{std::nullopt, RxKind::kMedia};
 }
 
+RtpLeg::RxResult RtpLeg::ReceiveRtcp(std::span<const uint8_t> datagram, const SocketAddress& source) {
+  // Until the RTP source is known (latched or configured), RTCP is accepted from
+  // anywhere; after, only from the RTP source's address and port + 1.
+  const bool source_known = remote_.is_set() && (latched_ || !config_.latch);
+  if (source_known && source != remote_.WithPort(static_cast<uint16_t>(remote_.port() + 1))) {
+    return Drop(RxDrop::kWrongSource);
+  }
+  if (ClassifyMuxed(datagram) != MuxKind::kRtcp) return Drop(RxDrop::kNotRtp);
+  ++counters_.rx_rtcp;
+  return RxResult{std::nullopt, RxKind::kRtcp};
+}
+
 void RtpLeg::CountReceived(Ssrc ssrc, SequenceNumber sequence) {
   if (!rx_ssrc_ || *rx_ssrc_ != ssrc) {
     if (rx_ssrc_) {

@@ -85,6 +85,10 @@ class RtpLeg {
   RxResult Receive(std::span<const uint8_t> datagram, const SocketAddress& source,
                    mixer::PacketIn& packet);
 
+  // A datagram on the leg's separate RTCP port (no rtcp-mux): from the RTCP
+  // peer (the RTP source's port + 1 after latching, per RFC 3550 §11) and RTCP.
+  RxResult ReceiveRtcp(std::span<const uint8_t> datagram, const SocketAddress& source);
+
   // Writes the next packet, one tick of `payload`, into `out`; returns its size,
   // or 0 if `out` is too small. Advances sequence and timestamp.
   size_t WritePacket(std::span<const uint8_t> payload, std::span<uint8_t> out);

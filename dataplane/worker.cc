@@ -204,31 +204,53 @@ Result<void> Worker::DoDeleteSession(DeleteSession& command, ReplyValue& value) 
   return {};
 }
 
-Result<PortHandle> Worker::OpenLocalPort(uint16_t& local_port) {
+Result<PortHandle> Worker::OpenLocalPort(bool pair, uint16_t& local_port, PortHandle& rtcp_port) {
   if (io_ == nullptr) return MakeError(ErrorCode::kUnavailable, "this worker has no packet I/O");
   const size_t ports = port_in_use_.size();
   Result<SocketAddress> base = SocketAddress::Parse(options_.rtp_ip, options_.port_low);
   if (!base) return tl::unexpected(base.error());
+  auto open = [&](size_t offset) -> std::optional<PortHandle> {
+    if (port_in_use_[offset]) return std::nullopt;
+    Result<PortHandle> handle =
+        io_->OpenPort(base->WithPort(static_cast<uint16_t>(options_.port_low + offset)));
+    if (!handle) return std::nullopt;  // taken by another process
+    if (static_cast<size_t>(*handle) >= port_owners_.size()) {
+      io_->ClosePort(*handle);
+      return std::nullopt;
+    }
+    port_in_use_[offset] = true;
+    return *handle;
+  };
   // Walk the range from where the last search stopped, so that a port just
   // closed is not reused at once (late packets of the old leg still arrive).
   for (size_t attempt = 0; attempt < ports; ++attempt) {
     const size_t offset = (next_port_ + attempt) % ports;
-    if (port_in_use_[offset]) continue;
     const uint16_t port = static_cast<uint16_t>(options_.port_low + offset);
-    Result<PortHandle> handle = io_->OpenPort(base->WithPort(port));
-    if (!handle) continue;  // taken by another process: try the next
-    if (static_cast<size_t>(*handle) >= port_owners_.size()) {
-      io_->ClosePort(*handle);
-      break;
+    if (pair && (port % 2 != 0 || offset + 1 >= ports)) continue;
+    std::optional<PortHandle> rtp = open(offset);
+    if (!rtp) continue;
+    rtcp_port = kNoPort;
+    if (pair) {
+      std::optional<PortHandle> rtcp = open(offset + 1);
+      if (!rtcp) {
+        ReleasePort(*rtp, port);
+        continue;
+      }
+      rtcp_port = *rtcp;
     }
-    port_in_use_[offset] = true;
-    next_port_ = static_cast<uint16_t>((offset + 1) % ports);
+    next_port_ = static_cast<uint16_t>((offset + (pair ? 2 : 1)) % ports);
     local_port = port;
-    return *handle;
+    return *rtp;
   }
   return MakeError(ErrorCode::kResourceExhausted,
-                   fmt::format("worker {} has no free RTP port in {}-{}", index(), options_.port_low,
-                               options_.port_high));
+                   fmt::format("worker {} has no free RTP port{} in {}-{}", index(),
+                               pair ? " pair" : "", options_.port_low, options_.port_high));
+}
+
+void Worker::ReleasePort(PortHandle handle, uint16_t local_port) {
+  io_->ClosePort(handle);
+  port_owners_[static_cast<size_t>(handle)] = PortOwner{};
+  port_in_use_[local_port - options_.port_low] = false;
 }
 
 Result<void> Worker::DoAddLeg(AddLeg& command, ReplyValue& value) {
@@ -245,7 +267,8 @@ Result<void> Worker::DoAddLeg(AddLeg& command, ReplyValue& value) {
                      fmt::format("leg slot {} is in use or out of range", command.slot));
   }
   uint16_t local_port = 0;
-  Result<PortHandle> port = OpenLocalPort(local_port);
+  PortHandle rtcp_port = kNoPort;
+  Result<PortHandle> port = OpenLocalPort(!command.rtcp_mux, local_port, rtcp_port);
   if (!port) {
     value.leg = std::move(command.media);
     return tl::unexpected(port.error());
@@ -253,17 +276,21 @@ Result<void> Worker::DoAddLeg(AddLeg& command, ReplyValue& value) {
   Result<void> added = session.media->AddLeg(command.slot, command.role, command.mode, command.beep,
                                              std::move(command.media));
   if (!added) {
-    io_->ClosePort(*port);
-    port_in_use_[local_port - options_.port_low] = false;
+    ReleasePort(*port, local_port);
+    if (rtcp_port != kNoPort) ReleasePort(rtcp_port, static_cast<uint16_t>(local_port + 1));
     return added;
   }
   LegBinding& leg = session.legs[static_cast<size_t>(command.slot)];
   leg.in_use = true;
   leg.port = *port;
+  leg.rtcp_port = rtcp_port;
   leg.local_port = local_port;
   leg.direction = command.direction;
   leg.rtp.emplace(command.rtp);
-  port_owners_[static_cast<size_t>(*port)] = PortOwner{command.session, command.slot};
+  port_owners_[static_cast<size_t>(*port)] = PortOwner{command.session, command.slot, false};
+  if (rtcp_port != kNoPort) {
+    port_owners_[static_cast<size_t>(rtcp_port)] = PortOwner{command.session, command.slot, true};
+  }
   value.local = io_->LocalAddress(*port);
   Bump(counters_.legs);
   return {};
@@ -284,9 +311,8 @@ Result<void> Worker::DoUpdateLeg(const UpdateLeg& command) {
 
 void Worker::CloseLeg(WorkerSession& session, int slot) {
   LegBinding& leg = session.legs[static_cast<size_t>(slot)];
-  io_->ClosePort(leg.port);
-  port_owners_[static_cast<size_t>(leg.port)] = PortOwner{};
-  port_in_use_[leg.local_port - options_.port_low] = false;
+  ReleasePort(leg.port, leg.local_port);
+  if (leg.rtcp_port != kNoPort) ReleasePort(leg.rtcp_port, static_cast<uint16_t>(leg.local_port + 1));
   leg = LegBinding{};
   counters_.legs.store(counters_.legs.load(std::memory_order_relaxed) - 1,
                        std::memory_order_relaxed);
@@ -351,7 +377,8 @@ void Worker::ReceivePackets() {
       }
       LegBinding& leg = session->legs[static_cast<size_t>(owner.slot)];
       mixer::PacketIn packet;
-      RtpLeg::RxResult result = leg.rtp->Receive(buffer->bytes(), buffer->peer, packet);
+      RtpLeg::RxResult result = owner.rtcp ? leg.rtp->ReceiveRtcp(buffer->bytes(), buffer->peer)
+                                           : leg.rtp->Receive(buffer->bytes(), buffer->peer, packet);
       if (result.drop) {
         Bump(counters_.rx_dropped);
       } else if (result.kind == RxKind::kMedia && Receives(leg.direction)) {

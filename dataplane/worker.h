@@ -95,6 +95,7 @@ class Worker {
   struct PortOwner {
     SessionHandle session = 0;
     int slot = -1;
+    bool rtcp = false;  // the leg's separate RTCP port
   };
 
   void Run();
@@ -107,7 +108,10 @@ class Worker {
   Result<void> DoRemoveLeg(const RemoveLeg& command, ReplyValue& value);
   Result<void> DoGetStats(GetStats& command, ReplyValue& value);
   Result<WorkerSession*> FindSession(SessionHandle handle);
-  Result<PortHandle> OpenLocalPort(uint16_t& local_port);
+  // Opens a free port of this worker's range (with `pair`, an even port and the
+  // odd one above it, returned in rtcp_port); `local_port` gets the number.
+  Result<PortHandle> OpenLocalPort(bool pair, uint16_t& local_port, PortHandle& rtcp_port);
+  void ReleasePort(PortHandle handle, uint16_t local_port);
   void CloseLeg(WorkerSession& session, int slot);
   void ReceivePackets();
   void RunDuePhases();

@@ -9,6 +9,10 @@
 #include <thread>
 #include <vector>
 
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "codecs/g711.h"
@@ -191,6 +195,51 @@ TEST_F(WorkerLoopbackTest, GarbageAndStrangersDoNotDisturbTheCall) {
   EXPECT_EQ(dropped(RxDrop::kMalformed), static_cast<uint64_t>(kTicks));
   EXPECT_EQ(dropped(RxDrop::kUnknownPayloadType), static_cast<uint64_t>(kTicks));
   EXPECT_EQ(leg.rtp.latches, 1u);
+}
+
+// Binds 127.0.0.1:port with a plain socket; true if the port was free.
+bool PortIsFree(uint16_t port) {
+  int fd = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(port);
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool free = bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0;
+  close(fd);
+  return free;
+}
+
+TEST_F(WorkerLoopbackTest, WithoutRtcpMuxALegGetsAnEvenPortAndRtcpOnTheNextOne) {
+  RtpPhone phone(440.0);
+  auto media = mixer::LegMedia::Create(std::make_unique<G711Encoder>(G711Law::kUlaw),
+                                       std::make_unique<G711Decoder>(G711Law::kUlaw),
+                                       mixer::JitterBufferOptions{}, 8000, 160);
+  RtpLegConfig rtp;
+  rtp.remote = *SocketAddress::Parse("127.0.0.1", phone.port());
+  AddLeg command{0, 3, Role::kOther, SupervisorMode::kListen, false, std::move(*media), rtp};
+  command.rtcp_mux = false;
+  auto added = worker_->Call(std::move(command), kCallTimeout);
+  ASSERT_TRUE(added.has_value()) << added.error().message;
+  const uint16_t port = added->local.port();
+  EXPECT_EQ(port % 2, 0);
+  EXPECT_FALSE(PortIsFree(static_cast<uint16_t>(port + 1)));
+
+  // An RTCP receiver report and a stray datagram at the RTCP port.
+  phone.SendTo("127.0.0.1", static_cast<uint16_t>(port + 1));
+  phone.SendRaw({0x80, 201, 0x00, 0x01, 0, 0, 0x50, 0x00});
+  phone.SendRaw({0x00, 0x01, 0x00, 0x00});
+  std::this_thread::sleep_for(50ms);
+  auto stats = std::make_unique<SessionStats>();
+  stats->legs.resize(16);
+  auto reply = worker_->Call(GetStats{0, std::move(stats)}, kCallTimeout);
+  ASSERT_TRUE(reply.has_value());
+  const LegStats& leg = reply->stats->legs[3];
+  EXPECT_EQ(leg.rtp.rx_rtcp, 1u);
+  EXPECT_EQ(leg.rtp.dropped[static_cast<size_t>(RxDrop::kNotRtp)], 1u);
+
+  ASSERT_TRUE(worker_->Call(RemoveLeg{0, 3}, kCallTimeout).has_value());
+  EXPECT_TRUE(PortIsFree(port));
+  EXPECT_TRUE(PortIsFree(static_cast<uint16_t>(port + 1)));
 }
 
 }  // namespace
