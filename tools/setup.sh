@@ -50,6 +50,7 @@ build() {
 # Runs ctest in DIR and keeps its totals for the closing line.
 passed=0
 failed=0
+skipped=0
 run_ctest() {
   local dir=$1 log
   log=$(mktemp)
@@ -58,9 +59,12 @@ run_ctest() {
   ctest --test-dir "$dir" -j "$jobs" --output-on-failure --timeout 600 | tee "$log" || status=$?
   local line
   line=$(grep -E '^[0-9]+% tests passed, [0-9]+ tests? failed out of [0-9]+' "$log" | tail -n 1 || true)
+  local skips
+  skips=$(grep -c '(Skipped)$' "$log" || true)
   if [[ $line =~ ([0-9]+)\ tests?\ failed\ out\ of\ ([0-9]+) ]]; then
     failed=$((failed + BASH_REMATCH[1]))
-    passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1]))
+    passed=$((passed + BASH_REMATCH[2] - BASH_REMATCH[1] - skips))
+    skipped=$((skipped + skips))
   else
     failed=$((failed + 1))  # ctest itself did not finish
   fi
@@ -92,7 +96,7 @@ case "${1:-}" in
     # What each fuzz target got through (ctest keeps passing tests' output here).
     awk '/Testing: fuzz\./ { target = $3 } /^Done [0-9]+ runs/ && target { print "== " target ": " $2 " executions in " $5 " s"; target = "" }' \
       build-sanitize/Testing/Temporary/LastTest.log >&2 || true
-    printf 'earshot: %d passed, %d failed\n' "$passed" "$failed"
+    printf 'earshot: %d passed, %d failed, %d skipped\n' "$passed" "$failed" "$skipped"
     exit $status
     ;;
   *)
