@@ -6,14 +6,20 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/health_check_service_interface.h>
 
+#include "control/api_services.h"
+#include "control/call_control.h"
 #include "control/system_service.h"
 
 namespace earshot::control {
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config,
-                                                            const dataplane::WorkerPool& workers) {
+                                                            dataplane::WorkerPool& workers) {
   std::unique_ptr<ControlServer> server(new ControlServer());
+  server->call_control_ = std::make_unique<CallControl>(workers, CallControlOptions{});
   server->system_service_ = std::make_unique<SystemService>(config, workers);
+  server->sessions_service_ = std::make_unique<SessionsService>(*server->call_control_);
+  server->supervision_service_ = std::make_unique<SupervisionService>(*server->call_control_);
+  server->stats_service_ = std::make_unique<StatsService>(*server->call_control_);
 
   // grpc.health.v1.Health, for load balancers and orchestrators.
   grpc::EnableDefaultHealthCheckService(true);
@@ -25,6 +31,9 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
   builder.AddListeningPort(config.grpc_listen.ToString(), grpc::InsecureServerCredentials(),
                            &bound_port);
   builder.RegisterService(server->system_service_.get());
+  builder.RegisterService(server->sessions_service_.get());
+  builder.RegisterService(server->supervision_service_.get());
+  builder.RegisterService(server->stats_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || bound_port == 0) {
     return MakeError(ErrorCode::kUnavailable,
@@ -39,6 +48,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
 ControlServer::~ControlServer() { Shutdown(std::chrono::milliseconds(0)); }
 
 void ControlServer::Shutdown(std::chrono::milliseconds grace) {
+  if (call_control_ != nullptr) call_control_->StartDraining();
   if (server_ == nullptr) return;
   server_->Shutdown(std::chrono::system_clock::now() + grace);
   server_->Wait();

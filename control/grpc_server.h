@@ -17,26 +17,37 @@ class Server;
 namespace earshot::control {
 
 class SystemService;
+class SessionsService;
+class SupervisionService;
+class StatsService;
+class CallControl;
 
 class ControlServer {
  public:
   // Binds `config.grpc_listen` (port 0 picks a free port) and starts serving.
   // UNAVAILABLE when the address cannot be bound.
-  [[nodiscard]] static Result<std::unique_ptr<ControlServer>> Start(
-      const Config& config, const dataplane::WorkerPool& workers);
+  [[nodiscard]] static Result<std::unique_ptr<ControlServer>> Start(const Config& config,
+                                                                    dataplane::WorkerPool& workers);
   ~ControlServer();  // shuts down if still serving
 
   // The address actually bound, with the chosen port.
   const ListenAddress& address() const { return address_; }
 
-  // Stops taking calls and cancels those still running after `grace`.
+  // Refuses new sessions from now on, stops taking calls, and cancels those
+  // still running after `grace`.
   void Shutdown(std::chrono::milliseconds grace);
+
+  CallControl& call_control() { return *call_control_; }
 
  private:
   ControlServer() = default;
 
   ListenAddress address_;
+  std::unique_ptr<CallControl> call_control_;
   std::unique_ptr<SystemService> system_service_;
+  std::unique_ptr<SessionsService> sessions_service_;
+  std::unique_ptr<SupervisionService> supervision_service_;
+  std::unique_ptr<StatsService> stats_service_;
   std::unique_ptr<grpc::Server> server_;
 };
 

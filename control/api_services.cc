@@ -1,0 +1,345 @@
+#include "control/api_services.h"
+
+#include <charconv>
+
+#include <fmt/format.h>
+
+namespace earshot::control {
+namespace {
+
+namespace v1 = earshot::v1;
+
+grpc::StatusCode ToGrpcCode(ErrorCode code) {
+  switch (code) {
+    case ErrorCode::kInvalidArgument: return grpc::StatusCode::INVALID_ARGUMENT;
+    case ErrorCode::kNotFound: return grpc::StatusCode::NOT_FOUND;
+    case ErrorCode::kAlreadyExists: return grpc::StatusCode::ALREADY_EXISTS;
+    case ErrorCode::kFailedPrecondition: return grpc::StatusCode::FAILED_PRECONDITION;
+    case ErrorCode::kResourceExhausted: return grpc::StatusCode::RESOURCE_EXHAUSTED;
+    case ErrorCode::kOutOfRange: return grpc::StatusCode::OUT_OF_RANGE;
+    case ErrorCode::kUnavailable: return grpc::StatusCode::UNAVAILABLE;
+    case ErrorCode::kPermissionDenied: return grpc::StatusCode::PERMISSION_DENIED;
+    case ErrorCode::kUnauthenticated: return grpc::StatusCode::UNAUTHENTICATED;
+    case ErrorCode::kInternal: return grpc::StatusCode::INTERNAL;
+  }
+  return grpc::StatusCode::UNKNOWN;
+}
+
+grpc::Status Invalid(std::string message) {
+  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, std::move(message));
+}
+
+std::optional<mixer::Role> FromProto(v1::Role role) {
+  switch (role) {
+    case v1::ROLE_CUSTOMER: return mixer::Role::kCustomer;
+    case v1::ROLE_AGENT: return mixer::Role::kAgent;
+    case v1::ROLE_SUPERVISOR: return mixer::Role::kSupervisor;
+    case v1::ROLE_OTHER: return mixer::Role::kOther;
+    default: return std::nullopt;
+  }
+}
+
+v1::Role ToProto(mixer::Role role) {
+  switch (role) {
+    case mixer::Role::kCustomer: return v1::ROLE_CUSTOMER;
+    case mixer::Role::kAgent: return v1::ROLE_AGENT;
+    case mixer::Role::kSupervisor: return v1::ROLE_SUPERVISOR;
+    case mixer::Role::kOther: return v1::ROLE_OTHER;
+  }
+  return v1::ROLE_UNSPECIFIED;
+}
+
+std::optional<mixer::SupervisorMode> FromProto(v1::Mode mode) {
+  switch (mode) {
+    case v1::MODE_LISTEN: return mixer::SupervisorMode::kListen;
+    case v1::MODE_WHISPER: return mixer::SupervisorMode::kWhisper;
+    case v1::MODE_WHISPER_CUSTOMER: return mixer::SupervisorMode::kWhisperCustomer;
+    case v1::MODE_BARGE: return mixer::SupervisorMode::kBarge;
+    case v1::MODE_TAKEOVER: return mixer::SupervisorMode::kTakeover;
+    default: return std::nullopt;
+  }
+}
+
+v1::Mode ToProto(mixer::SupervisorMode mode) {
+  switch (mode) {
+    case mixer::SupervisorMode::kListen: return v1::MODE_LISTEN;
+    case mixer::SupervisorMode::kWhisper: return v1::MODE_WHISPER;
+    case mixer::SupervisorMode::kWhisperCustomer: return v1::MODE_WHISPER_CUSTOMER;
+    case mixer::SupervisorMode::kBarge: return v1::MODE_BARGE;
+    case mixer::SupervisorMode::kTakeover: return v1::MODE_TAKEOVER;
+  }
+  return v1::MODE_UNSPECIFIED;
+}
+
+std::optional<dataplane::Direction> FromProto(v1::Direction direction) {
+  switch (direction) {
+    case v1::DIRECTION_UNSPECIFIED:
+    case v1::DIRECTION_SENDRECV: return dataplane::Direction::kSendReceive;
+    case v1::DIRECTION_SENDONLY: return dataplane::Direction::kSendOnly;
+    case v1::DIRECTION_RECVONLY: return dataplane::Direction::kReceiveOnly;
+    case v1::DIRECTION_INACTIVE: return dataplane::Direction::kInactive;
+    default: return std::nullopt;
+  }
+}
+
+v1::Direction ToProto(dataplane::Direction direction) {
+  switch (direction) {
+    case dataplane::Direction::kSendReceive: return v1::DIRECTION_SENDRECV;
+    case dataplane::Direction::kSendOnly: return v1::DIRECTION_SENDONLY;
+    case dataplane::Direction::kReceiveOnly: return v1::DIRECTION_RECVONLY;
+    case dataplane::Direction::kInactive: return v1::DIRECTION_INACTIVE;
+  }
+  return v1::DIRECTION_UNSPECIFIED;
+}
+
+// "IP:PORT" or "[IPv6]:PORT".
+Result<dataplane::SocketAddress> ParseRemote(const std::string& text) {
+  std::string host;
+  std::string port_text;
+  if (text.starts_with('[')) {
+    size_t close = text.find(']');
+    if (close == std::string::npos || close + 1 >= text.size() || text[close + 1] != ':') {
+      return InvalidArgument(fmt::format("remote '{}': expected IP:PORT", text));
+    }
+    host = text.substr(1, close - 1);
+    port_text = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string::npos) return InvalidArgument(fmt::format("remote '{}': expected IP:PORT", text));
+    host = text.substr(0, colon);
+    port_text = text.substr(colon + 1);
+  }
+  int port = 0;
+  auto [ptr, ec] = std::from_chars(port_text.data(), port_text.data() + port_text.size(), port);
+  if (ec != std::errc() || ptr != port_text.data() + port_text.size() || port < 1 || port > 65535) {
+    return InvalidArgument(fmt::format("remote '{}': port must be 1..65535", text));
+  }
+  Result<dataplane::SocketAddress> address =
+      dataplane::SocketAddress::Parse(host, static_cast<uint16_t>(port));
+  if (!address) return InvalidArgument(fmt::format("remote '{}': not an IP address", text));
+  return address;
+}
+
+Result<LegParams> FromProto(const v1::LegSpec& spec, bool supervisor) {
+  LegParams params;
+  if (supervisor) {
+    params.role = mixer::Role::kSupervisor;
+  } else {
+    std::optional<mixer::Role> role = FromProto(spec.role());
+    if (!role) return InvalidArgument("leg role must be customer, agent, supervisor or other");
+    params.role = *role;
+  }
+  params.codec = spec.codec().empty() ? "PCMU" : spec.codec();
+  if (spec.payload_type() > 127) {
+    return InvalidArgument(fmt::format("payload type {} is outside 0..127", spec.payload_type()));
+  }
+  params.payload_type = static_cast<int>(spec.payload_type());
+  if (!spec.remote().empty()) {
+    Result<dataplane::SocketAddress> remote = ParseRemote(spec.remote());
+    if (!remote) return tl::unexpected(remote.error());
+    params.remote = *remote;
+  }
+  params.ptime_ms = static_cast<int>(spec.ptime_ms());
+  params.latch = spec.latch();
+  if (spec.dtmf_payload_type() > 127) {
+    return InvalidArgument(fmt::format("DTMF payload type {} is outside 0..127", spec.dtmf_payload_type()));
+  }
+  params.dtmf_payload_type = static_cast<int>(spec.dtmf_payload_type());
+  params.rtcp_mux = !spec.no_rtcp_mux();
+  std::optional<dataplane::Direction> direction = FromProto(spec.direction());
+  if (!direction) return InvalidArgument("unknown direction");
+  params.direction = *direction;
+  return params;
+}
+
+void ToProto(const LegInfo& info, v1::Leg& leg) {
+  leg.set_id(info.id);
+  v1::LegSpec& spec = *leg.mutable_spec();
+  spec.set_role(ToProto(info.params.role));
+  spec.set_codec(info.params.codec);
+  spec.set_payload_type(static_cast<uint32_t>(info.params.payload_type));
+  if (info.params.remote.is_set()) {
+    // SocketAddress prints IPv6 as [ip]:port, which ParseRemote reads back.
+    spec.set_remote(info.params.remote.ToString());
+  }
+  spec.set_ptime_ms(static_cast<uint32_t>(info.params.ptime_ms));
+  spec.set_latch(info.params.latch);
+  spec.set_dtmf_payload_type(static_cast<uint32_t>(info.params.dtmf_payload_type));
+  spec.set_no_rtcp_mux(!info.params.rtcp_mux);
+  spec.set_direction(ToProto(info.params.direction));
+  std::string local = info.local.ToString();
+  // local is "ip:port" or "[ip]:port"; the SDP wants them apart.
+  size_t colon = local.rfind(':');
+  std::string ip = local.substr(0, colon);
+  if (ip.starts_with('[')) ip = ip.substr(1, ip.size() - 2);
+  leg.set_local_ip(ip);
+  leg.set_local_port(info.local.port());
+  if (info.params.role == mixer::Role::kSupervisor) leg.set_mode(ToProto(info.mode));
+}
+
+void ToProto(const SessionInfo& info, v1::Session& session) {
+  session.set_id(info.id);
+  session.set_rate(static_cast<uint32_t>(info.params.rate));
+  session.set_tick_ms(static_cast<uint32_t>(info.params.tick_ms));
+  for (const auto& [key, value] : info.params.labels) (*session.mutable_labels())[key] = value;
+  for (const LegInfo& leg : info.legs) ToProto(leg, *session.add_legs());
+  session.set_custom_matrix(info.custom_matrix);
+}
+
+}  // namespace
+
+grpc::Status ToGrpcStatus(const Error& error) {
+  return grpc::Status(ToGrpcCode(error.code), error.message);
+}
+
+grpc::Status SessionsService::CreateSession(grpc::ServerContext*,
+                                            const v1::CreateSessionRequest* request,
+                                            v1::Session* response) {
+  SessionParams params;
+  params.rate = request->rate() == 0 ? 8000 : static_cast<int>(request->rate());
+  params.tick_ms = request->tick_ms() == 0 ? 20 : static_cast<int>(request->tick_ms());
+  for (const auto& [key, value] : request->labels()) params.labels[key] = value;
+  Result<SessionInfo> created = control_.CreateSession(request->id(), params);
+  if (!created) return ToGrpcStatus(created.error());
+  ToProto(*created, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionsService::GetSession(grpc::ServerContext*, const v1::GetSessionRequest* request,
+                                         v1::Session* response) {
+  Result<SessionInfo> session = control_.GetSession(request->id());
+  if (!session) return ToGrpcStatus(session.error());
+  ToProto(*session, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionsService::ListSessions(grpc::ServerContext*, const v1::ListSessionsRequest*,
+                                           v1::ListSessionsResponse* response) {
+  for (const SessionInfo& session : control_.ListSessions()) ToProto(session, *response->add_sessions());
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionsService::DeleteSession(grpc::ServerContext*,
+                                            const v1::DeleteSessionRequest* request,
+                                            v1::DeleteSessionResponse*) {
+  Result<void> deleted = control_.DeleteSession(request->id());
+  return deleted ? grpc::Status::OK : ToGrpcStatus(deleted.error());
+}
+
+grpc::Status SessionsService::AddLeg(grpc::ServerContext*, const v1::AddLegRequest* request,
+                                     v1::Leg* response) {
+  Result<LegParams> params = FromProto(request->spec(), false);
+  if (!params) return ToGrpcStatus(params.error());
+  Result<LegInfo> leg = control_.AddLeg(request->session_id(), request->leg_id(), *params,
+                                        mixer::SupervisorMode::kListen, false);
+  if (!leg) return ToGrpcStatus(leg.error());
+  ToProto(*leg, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionsService::UpdateLeg(grpc::ServerContext*, const v1::UpdateLegRequest* request,
+                                        v1::Leg* response) {
+  std::optional<dataplane::SocketAddress> remote;
+  if (!request->remote().empty()) {
+    Result<dataplane::SocketAddress> parsed = ParseRemote(request->remote());
+    if (!parsed) return ToGrpcStatus(parsed.error());
+    remote = *parsed;
+  }
+  std::optional<dataplane::Direction> direction;
+  if (request->direction() != v1::DIRECTION_UNSPECIFIED) {
+    direction = FromProto(request->direction());
+    if (!direction) return Invalid("unknown direction");
+  }
+  std::optional<bool> latch;
+  if (request->has_latch()) latch = request->latch();
+  Result<LegInfo> leg = control_.UpdateLeg(request->session_id(), request->leg_id(), remote, direction, latch);
+  if (!leg) return ToGrpcStatus(leg.error());
+  ToProto(*leg, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SessionsService::RemoveLeg(grpc::ServerContext*, const v1::RemoveLegRequest* request,
+                                        v1::RemoveLegResponse*) {
+  Result<void> removed = control_.RemoveLeg(request->session_id(), request->leg_id(), false);
+  return removed ? grpc::Status::OK : ToGrpcStatus(removed.error());
+}
+
+grpc::Status SupervisionService::Attach(grpc::ServerContext*, const v1::AttachRequest* request,
+                                        v1::Leg* response) {
+  std::optional<mixer::SupervisorMode> mode = FromProto(request->mode());
+  if (!mode) return Invalid("mode must be listen, whisper, whisper-customer, barge or takeover");
+  Result<LegParams> params = FromProto(request->spec(), true);
+  if (!params) return ToGrpcStatus(params.error());
+  Result<LegInfo> leg =
+      control_.AddLeg(request->session_id(), request->leg_id(), *params, *mode, request->beep());
+  if (!leg) return ToGrpcStatus(leg.error());
+  ToProto(*leg, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SupervisionService::SetMode(grpc::ServerContext*, const v1::SetModeRequest* request,
+                                         v1::Leg* response) {
+  std::optional<mixer::SupervisorMode> mode = FromProto(request->mode());
+  if (!mode) return Invalid("mode must be listen, whisper, whisper-customer, barge or takeover");
+  Result<LegInfo> leg = control_.SetMode(request->session_id(), request->leg_id(), *mode, request->beep());
+  if (!leg) return ToGrpcStatus(leg.error());
+  ToProto(*leg, *response);
+  return grpc::Status::OK;
+}
+
+grpc::Status SupervisionService::Detach(grpc::ServerContext*, const v1::DetachRequest* request,
+                                        v1::DetachResponse*) {
+  Result<void> removed = control_.RemoveLeg(request->session_id(), request->leg_id(), true);
+  return removed ? grpc::Status::OK : ToGrpcStatus(removed.error());
+}
+
+grpc::Status SupervisionService::SetMatrix(grpc::ServerContext*, const v1::SetMatrixRequest* request,
+                                           v1::SetMatrixResponse*) {
+  std::vector<GainSetting> gains;
+  for (const v1::Gain& gain : request->gains()) {
+    gains.push_back(GainSetting{gain.dst_leg_id(), gain.src_leg_id(), gain.gain()});
+  }
+  Result<void> set = control_.SetMatrix(request->session_id(), gains);
+  return set ? grpc::Status::OK : ToGrpcStatus(set.error());
+}
+
+grpc::Status StatsService::GetSessionStats(grpc::ServerContext*,
+                                           const v1::GetSessionStatsRequest* request,
+                                           v1::SessionStats* response) {
+  Result<SessionStatsInfo> info = control_.GetStats(request->session_id());
+  if (!info) return ToGrpcStatus(info.error());
+  response->set_session_id(info->id);
+  response->set_ticks(info->stats.mixer.ticks);
+  response->set_encodes(info->stats.mixer.encodes);
+  response->set_shared_outputs(info->stats.mixer.shared_outputs);
+  response->set_matrix_changes(info->stats.mixer.matrix_changes);
+  for (size_t slot = 0; slot < info->stats.legs.size(); ++slot) {
+    const dataplane::LegStats& leg = info->stats.legs[slot];
+    if (!leg.in_use || slot >= info->leg_ids.size()) continue;
+    v1::LegStats& out = *response->add_legs();
+    out.set_leg_id(info->leg_ids[slot]);
+    out.set_local(leg.local.ToString());
+    out.set_remote(leg.remote.is_set() ? leg.remote.ToString() : "");
+    out.set_latched(leg.latched);
+    out.set_rx_packets(leg.rtp.rx_packets);
+    out.set_rx_bytes(leg.rtp.rx_bytes);
+    out.set_tx_packets(leg.rtp.tx_packets);
+    out.set_tx_bytes(leg.rtp.tx_bytes);
+    out.set_lost(leg.rtp.lost);
+    out.set_reordered(leg.jitter.reordered);
+    out.set_duplicates(leg.jitter.duplicates);
+    out.set_late(leg.jitter.too_late);
+    out.set_jitter_ms(leg.jitter_ms);
+    out.set_buffered_ms(static_cast<uint32_t>(std::max(0, leg.buffered_ms)));
+    out.set_concealed_frames(leg.media.frames_concealed);
+    out.set_rx_rtcp(leg.rtp.rx_rtcp);
+    out.set_rx_telephone_events(leg.rtp.rx_telephone_events);
+    for (size_t reason = 0; reason < leg.rtp.dropped.size(); ++reason) {
+      (*out.mutable_dropped())[std::string(dataplane::RxDropName(static_cast<dataplane::RxDrop>(reason)))] =
+          leg.rtp.dropped[reason];
+    }
+  }
+  return grpc::Status::OK;
+}
+
+}  // namespace earshot::control

@@ -1,0 +1,63 @@
+#pragma once
+// The gRPC services of earshot.v1 (sessions.proto): thin adapters that check
+// and translate requests, call CallControl, and map its errors onto gRPC status
+// codes one to one.
+
+#include <grpcpp/grpcpp.h>
+
+#include "control/call_control.h"
+#include "earshot/v1/sessions.grpc.pb.h"
+
+namespace earshot::control {
+
+grpc::Status ToGrpcStatus(const Error& error);
+
+class SessionsService final : public earshot::v1::Sessions::Service {
+ public:
+  explicit SessionsService(CallControl& control) : control_(control) {}
+  grpc::Status CreateSession(grpc::ServerContext*, const earshot::v1::CreateSessionRequest*,
+                             earshot::v1::Session*) override;
+  grpc::Status GetSession(grpc::ServerContext*, const earshot::v1::GetSessionRequest*,
+                          earshot::v1::Session*) override;
+  grpc::Status ListSessions(grpc::ServerContext*, const earshot::v1::ListSessionsRequest*,
+                            earshot::v1::ListSessionsResponse*) override;
+  grpc::Status DeleteSession(grpc::ServerContext*, const earshot::v1::DeleteSessionRequest*,
+                             earshot::v1::DeleteSessionResponse*) override;
+  grpc::Status AddLeg(grpc::ServerContext*, const earshot::v1::AddLegRequest*,
+                      earshot::v1::Leg*) override;
+  grpc::Status UpdateLeg(grpc::ServerContext*, const earshot::v1::UpdateLegRequest*,
+                         earshot::v1::Leg*) override;
+  grpc::Status RemoveLeg(grpc::ServerContext*, const earshot::v1::RemoveLegRequest*,
+                         earshot::v1::RemoveLegResponse*) override;
+
+ private:
+  CallControl& control_;
+};
+
+class SupervisionService final : public earshot::v1::Supervision::Service {
+ public:
+  explicit SupervisionService(CallControl& control) : control_(control) {}
+  grpc::Status Attach(grpc::ServerContext*, const earshot::v1::AttachRequest*,
+                      earshot::v1::Leg*) override;
+  grpc::Status SetMode(grpc::ServerContext*, const earshot::v1::SetModeRequest*,
+                       earshot::v1::Leg*) override;
+  grpc::Status Detach(grpc::ServerContext*, const earshot::v1::DetachRequest*,
+                      earshot::v1::DetachResponse*) override;
+  grpc::Status SetMatrix(grpc::ServerContext*, const earshot::v1::SetMatrixRequest*,
+                         earshot::v1::SetMatrixResponse*) override;
+
+ private:
+  CallControl& control_;
+};
+
+class StatsService final : public earshot::v1::Stats::Service {
+ public:
+  explicit StatsService(CallControl& control) : control_(control) {}
+  grpc::Status GetSessionStats(grpc::ServerContext*, const earshot::v1::GetSessionStatsRequest*,
+                               earshot::v1::SessionStats*) override;
+
+ private:
+  CallControl& control_;
+};
+
+}  // namespace earshot::control

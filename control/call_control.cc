@@ -1,0 +1,372 @@
+#include "control/call_control.h"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "control/codec_factory.h"
+#include "mixer/media_session.h"
+
+namespace earshot::control {
+namespace {
+
+constexpr size_t kMaxIdLength = 256;
+
+Result<void> CheckId(std::string_view what, const std::string& id) {
+  if (id.empty() || id.size() > kMaxIdLength) {
+    return InvalidArgument(fmt::format("{} id must be 1..{} characters", what, kMaxIdLength));
+  }
+  return {};
+}
+
+}  // namespace
+
+CallControl::CallControl(dataplane::WorkerPool& workers, CallControlOptions options)
+    : workers_(workers),
+      options_(options),
+      handles_in_use_(static_cast<size_t>(workers.size()),
+                      std::vector<bool>(workers.options().max_sessions_per_worker, false)),
+      sessions_per_worker_(static_cast<size_t>(workers.size()), 0),
+      random_(std::random_device{}()) {}
+
+CallControl::~CallControl() = default;
+
+size_t CallControl::session_count() {
+  std::lock_guard lock(registry_mutex_);
+  return sessions_.size();
+}
+
+std::shared_ptr<CallControl::SessionRecord> CallControl::Find(const std::string& id) {
+  std::lock_guard lock(registry_mutex_);
+  auto it = sessions_.find(id);
+  return it == sessions_.end() ? nullptr : it->second;
+}
+
+Result<std::shared_ptr<CallControl::SessionRecord>> CallControl::FindLive(
+    const std::string& id, std::unique_lock<std::mutex>& lock) {
+  std::shared_ptr<SessionRecord> record = Find(id);
+  if (record != nullptr) {
+    lock = std::unique_lock(record->mutex);
+    if (record->live) return record;
+  }
+  return MakeError(ErrorCode::kNotFound, fmt::format("no session '{}'", id));
+}
+
+Result<dataplane::ReplyValue> CallControl::Call(const SessionRecord& record,
+                                                dataplane::Command command) {
+  return workers_.worker(record.worker).Call(std::move(command), options_.worker_timeout);
+}
+
+void CallControl::ReleaseHandle(int worker, dataplane::SessionHandle handle) {
+  std::lock_guard lock(registry_mutex_);
+  handles_in_use_[static_cast<size_t>(worker)][handle] = false;
+  --sessions_per_worker_[static_cast<size_t>(worker)];
+}
+
+SessionInfo CallControl::Describe(const SessionRecord& record) const {
+  SessionInfo info{record.id, record.params, {}, record.custom_matrix};
+  for (const auto& slot : record.slots) {
+    if (slot) info.legs.push_back(slot->info);
+  }
+  return info;
+}
+
+CallControl::LegRecord* CallControl::FindLeg(SessionRecord& record, const std::string& leg) {
+  for (auto& slot : record.slots) {
+    if (slot && slot->info.id == leg) return &*slot;
+  }
+  return nullptr;
+}
+
+Result<SessionInfo> CallControl::CreateSession(const std::string& id, const SessionParams& params) {
+  if (Result<void> valid = CheckId("session", id); !valid) return tl::unexpected(valid.error());
+  const int tick = static_cast<int>(workers_.options().tick.count());
+  if (params.tick_ms != tick) {
+    return InvalidArgument(
+        fmt::format("tick {} ms: this earshotd mixes every {} ms (tick_ms)", params.tick_ms, tick));
+  }
+  if (draining_.load()) {
+    return MakeError(ErrorCode::kUnavailable, "earshotd is shutting down; no new sessions");
+  }
+  mixer::SessionOptions session_options;
+  session_options.sample_rate_hz = params.rate;
+  session_options.tick_ms = params.tick_ms;
+  session_options.max_legs = options_.max_legs_per_session;
+  // Validates rate and tick before anything is reserved.
+  Result<std::unique_ptr<mixer::MediaSession>> media = mixer::MediaSession::Create(session_options);
+  if (!media) return tl::unexpected(media.error());
+
+  std::shared_ptr<SessionRecord> record;
+  {
+    std::lock_guard lock(registry_mutex_);
+    auto existing = sessions_.find(id);
+    if (existing != sessions_.end()) {
+      record = existing->second;
+    } else {
+      // The least loaded worker with a free handle.
+      int worker = -1;
+      for (int w = 0; w < workers_.size(); ++w) {
+        if (worker < 0 || sessions_per_worker_[static_cast<size_t>(w)] <
+                              sessions_per_worker_[static_cast<size_t>(worker)]) {
+          worker = w;
+        }
+      }
+      auto& handles = handles_in_use_[static_cast<size_t>(worker)];
+      auto free_handle = std::find(handles.begin(), handles.end(), false);
+      if (free_handle == handles.end()) {
+        return MakeError(ErrorCode::kResourceExhausted,
+                         fmt::format("no session capacity left ({} per worker)", handles.size()));
+      }
+      *free_handle = true;
+      ++sessions_per_worker_[static_cast<size_t>(worker)];
+      record = std::make_shared<SessionRecord>();
+      record->id = id;
+      record->params = params;
+      record->worker = worker;
+      record->handle = static_cast<dataplane::SessionHandle>(free_handle - handles.begin());
+      record->slots.resize(static_cast<size_t>(options_.max_legs_per_session));
+      sessions_.emplace(id, record);
+    }
+  }
+  std::lock_guard session_lock(record->mutex);
+  if (record->abandoned) {
+    return MakeError(ErrorCode::kUnavailable,
+                     fmt::format("a concurrent create of session '{}' failed; retry", id));
+  }
+  if (record->live) {
+    if (record->params == params) return Describe(*record);
+    return MakeError(ErrorCode::kAlreadyExists,
+                     fmt::format("session '{}' exists with other parameters", id));
+  }
+  Result<dataplane::ReplyValue> created = Call(
+      *record, dataplane::CreateSession{record->handle,
+                                        std::make_unique<dataplane::WorkerSession>(std::move(*media))});
+  if (!created) {
+    record->abandoned = true;
+    {
+      std::lock_guard lock(registry_mutex_);
+      auto it = sessions_.find(id);
+      if (it != sessions_.end() && it->second == record) sessions_.erase(it);
+    }
+    ReleaseHandle(record->worker, record->handle);
+    return tl::unexpected(created.error());
+  }
+  record->live = true;
+  return Describe(*record);
+}
+
+Result<SessionInfo> CallControl::GetSession(const std::string& id) {
+  std::unique_lock<std::mutex> lock;
+  auto record = FindLive(id, lock);
+  if (!record) return tl::unexpected(record.error());
+  return Describe(**record);
+}
+
+std::vector<SessionInfo> CallControl::ListSessions() {
+  std::vector<std::shared_ptr<SessionRecord>> records;
+  {
+    std::lock_guard lock(registry_mutex_);
+    for (const auto& [id, record] : sessions_) records.push_back(record);
+  }
+  std::vector<SessionInfo> infos;
+  for (const auto& record : records) {
+    std::lock_guard lock(record->mutex);
+    if (record->live) infos.push_back(Describe(*record));
+  }
+  return infos;
+}
+
+Result<void> CallControl::DeleteSession(const std::string& id) {
+  std::unique_lock<std::mutex> lock;
+  auto record = FindLive(id, lock);
+  if (!record) return tl::unexpected(record.error());
+  Result<dataplane::ReplyValue> deleted = Call(**record, dataplane::DeleteSession{(*record)->handle});
+  if (!deleted && deleted.error().code != ErrorCode::kNotFound) return tl::unexpected(deleted.error());
+  (*record)->live = false;
+  {
+    std::lock_guard registry_lock(registry_mutex_);
+    sessions_.erase(id);
+  }
+  ReleaseHandle((*record)->worker, (*record)->handle);
+  return {};
+}
+
+Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::string& leg,
+                                    const LegParams& params, mixer::SupervisorMode mode, bool beep) {
+  if (Result<void> valid = CheckId("leg", leg); !valid) return tl::unexpected(valid.error());
+  if (params.payload_type < 0 || params.payload_type > 127) {
+    return InvalidArgument(fmt::format("payload type {} is outside 0..127", params.payload_type));
+  }
+  if (params.dtmf_payload_type < 0 || params.dtmf_payload_type > 127) {
+    return InvalidArgument(
+        fmt::format("DTMF payload type {} is outside 0..127", params.dtmf_payload_type));
+  }
+  if (!params.remote.is_set() && !params.latch) {
+    return InvalidArgument("a leg needs a remote address, or latching to learn it");
+  }
+  std::unique_lock<std::mutex> lock;
+  auto found = FindLive(session, lock);
+  if (!found) return tl::unexpected(found.error());
+  SessionRecord& record = **found;
+  if (params.ptime_ms != 0 && params.ptime_ms != record.params.tick_ms) {
+    return InvalidArgument(fmt::format("ptime {} ms: only the session's tick ({} ms) is supported",
+                                       params.ptime_ms, record.params.tick_ms));
+  }
+  if (LegRecord* existing = FindLeg(record, leg)) {
+    if (existing->info.params == params && existing->info.mode == mode) return existing->info;
+    return MakeError(ErrorCode::kAlreadyExists,
+                     fmt::format("leg '{}' exists in session '{}' with other parameters", leg, session));
+  }
+  auto free_slot = std::find_if(record.slots.begin(), record.slots.end(),
+                                [](const auto& slot) { return !slot.has_value(); });
+  if (free_slot == record.slots.end()) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     fmt::format("session '{}' has all its {} legs", session, record.slots.size()));
+  }
+  const int slot = static_cast<int>(free_slot - record.slots.begin());
+
+  Result<CodecPair> codecs = MakeCodecs(params.codec);
+  if (!codecs) return tl::unexpected(codecs.error());
+  const int tick_samples = codecs->rtp_clock_rate_hz * record.params.tick_ms / 1000;
+  mixer::JitterBufferOptions jitter;
+  jitter.clock_rate_hz = codecs->rtp_clock_rate_hz;
+  jitter.frame_samples = tick_samples;
+  jitter.max_payload_bytes = codecs->encoder->MaxEncodedBytes(static_cast<size_t>(3 * tick_samples));
+  Result<std::unique_ptr<mixer::LegMedia>> media =
+      mixer::LegMedia::Create(std::move(codecs->encoder), std::move(codecs->decoder), jitter,
+                              record.params.rate, record.params.rate * record.params.tick_ms / 1000);
+  if (!media) return tl::unexpected(media.error());
+
+  dataplane::RtpLegConfig rtp;
+  rtp.remote = params.remote;
+  rtp.latch = params.latch;
+  rtp.payload_type = PayloadType(static_cast<uint8_t>(params.payload_type));
+  if (params.dtmf_payload_type != 0) {
+    rtp.telephone_event_type = PayloadType(static_cast<uint8_t>(params.dtmf_payload_type));
+  }
+  rtp.tick_samples = tick_samples;
+  {
+    std::lock_guard registry_lock(registry_mutex_);  // random_ is shared
+    rtp.ssrc = Ssrc(static_cast<uint32_t>(random_()));
+    rtp.first_sequence = SequenceNumber(static_cast<uint16_t>(random_()));
+    rtp.first_timestamp = RtpTimestamp(static_cast<uint32_t>(random_()));
+  }
+  dataplane::AddLeg command{record.handle, slot,  params.role, mode, beep, std::move(*media), rtp,
+                            params.direction};
+  command.rtcp_mux = params.rtcp_mux;
+  Result<dataplane::ReplyValue> added = Call(record, std::move(command));
+  if (!added) return tl::unexpected(added.error());
+  *free_slot = LegRecord{LegInfo{leg, params, added->local, mode}, slot};
+  if (params.role == mixer::Role::kSupervisor) record.custom_matrix = false;
+  return (*free_slot)->info;
+}
+
+Result<LegInfo> CallControl::UpdateLeg(const std::string& session, const std::string& leg,
+                                       std::optional<dataplane::SocketAddress> remote,
+                                       std::optional<dataplane::Direction> direction,
+                                       std::optional<bool> latch) {
+  std::unique_lock<std::mutex> lock;
+  auto found = FindLive(session, lock);
+  if (!found) return tl::unexpected(found.error());
+  LegRecord* record = FindLeg(**found, leg);
+  if (record == nullptr) {
+    return MakeError(ErrorCode::kNotFound, fmt::format("no leg '{}' in session '{}'", leg, session));
+  }
+  LegParams params = record->info.params;
+  if (remote) params.remote = *remote;
+  if (direction) params.direction = *direction;
+  if (latch) params.latch = *latch;
+  if (!params.remote.is_set() && !params.latch) {
+    return InvalidArgument("a leg needs a remote address, or latching to learn it");
+  }
+  Result<dataplane::ReplyValue> updated = Call(
+      **found, dataplane::UpdateLeg{(*found)->handle, record->slot, params.remote, params.latch,
+                                    params.direction});
+  if (!updated) return tl::unexpected(updated.error());
+  record->info.params = params;
+  return record->info;
+}
+
+Result<void> CallControl::RemoveLeg(const std::string& session, const std::string& leg,
+                                    bool supervisors_only) {
+  std::unique_lock<std::mutex> lock;
+  auto found = FindLive(session, lock);
+  if (!found) return tl::unexpected(found.error());
+  LegRecord* record = FindLeg(**found, leg);
+  if (record == nullptr) {
+    return MakeError(ErrorCode::kNotFound, fmt::format("no leg '{}' in session '{}'", leg, session));
+  }
+  if (supervisors_only && record->info.params.role != mixer::Role::kSupervisor) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     fmt::format("leg '{}' is a {}, not a supervisor; remove it with RemoveLeg", leg,
+                                 mixer::RoleName(record->info.params.role)));
+  }
+  Result<dataplane::ReplyValue> removed =
+      Call(**found, dataplane::RemoveLeg{(*found)->handle, record->slot});
+  if (!removed) return tl::unexpected(removed.error());
+  (*found)->slots[static_cast<size_t>(record->slot)].reset();
+  return {};
+}
+
+Result<LegInfo> CallControl::SetMode(const std::string& session, const std::string& leg,
+                                     mixer::SupervisorMode mode, bool beep) {
+  std::unique_lock<std::mutex> lock;
+  auto found = FindLive(session, lock);
+  if (!found) return tl::unexpected(found.error());
+  LegRecord* record = FindLeg(**found, leg);
+  if (record == nullptr) {
+    return MakeError(ErrorCode::kNotFound, fmt::format("no leg '{}' in session '{}'", leg, session));
+  }
+  if (record->info.params.role != mixer::Role::kSupervisor) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     fmt::format("leg '{}' is a {}, not a supervisor", leg,
+                                 mixer::RoleName(record->info.params.role)));
+  }
+  Result<dataplane::ReplyValue> set =
+      Call(**found, dataplane::SetMode{(*found)->handle, record->slot, mode, beep});
+  if (!set) return tl::unexpected(set.error());
+  record->info.mode = mode;
+  (*found)->custom_matrix = false;
+  return record->info;
+}
+
+Result<void> CallControl::SetMatrix(const std::string& session, const std::vector<GainSetting>& gains) {
+  std::unique_lock<std::mutex> lock;
+  auto found = FindLive(session, lock);
+  if (!found) return tl::unexpected(found.error());
+  SessionRecord& record = **found;
+  auto matrix = std::make_unique<mixer::GainMatrix>(static_cast<int>(record.slots.size()));
+  for (const GainSetting& gain : gains) {
+    LegRecord* dst = FindLeg(record, gain.dst_leg);
+    LegRecord* src = FindLeg(record, gain.src_leg);
+    if (dst == nullptr || src == nullptr) {
+      return InvalidArgument(fmt::format("gain {}:{}: no leg '{}' in session '{}'", gain.dst_leg,
+                                         gain.src_leg, dst == nullptr ? gain.dst_leg : gain.src_leg,
+                                         session));
+    }
+    matrix->set_gain(dst->slot, src->slot, gain.gain);
+  }
+  if (auto valid = mixer::ValidateMatrix(*matrix, matrix->size()); !valid) {
+    return InvalidArgument(valid.error().message);
+  }
+  Result<dataplane::ReplyValue> set = Call(record, dataplane::SetMatrix{record.handle, std::move(matrix)});
+  if (!set) return tl::unexpected(set.error());
+  record.custom_matrix = true;
+  return {};
+}
+
+Result<SessionStatsInfo> CallControl::GetStats(const std::string& session) {
+  std::unique_lock<std::mutex> lock;
+  auto found = FindLive(session, lock);
+  if (!found) return tl::unexpected(found.error());
+  SessionRecord& record = **found;
+  auto stats = std::make_unique<dataplane::SessionStats>();
+  stats->legs.resize(record.slots.size());
+  Result<dataplane::ReplyValue> reply = Call(record, dataplane::GetStats{record.handle, std::move(stats)});
+  if (!reply) return tl::unexpected(reply.error());
+  SessionStatsInfo info{session, std::move(*reply->stats), {}};
+  for (const auto& slot : record.slots) info.leg_ids.push_back(slot ? slot->info.id : "");
+  return info;
+}
+
+}  // namespace earshot::control

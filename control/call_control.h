@@ -1,0 +1,150 @@
+#pragma once
+// What the control API does, without gRPC: the registry of sessions and legs
+// (caller ids -> worker, session handle, leg slot) and the commands that carry
+// each request to the worker that owns the session (ARCHITECTURE.md "Control
+// plane"). It never touches session state itself; workers answer through their
+// queues and this keeps only what it needs to answer Get/List.
+//
+// Concurrency: any number of API threads. A registry mutex guards the maps and
+// is never held across a worker call; each session has its own mutex, held for
+// the whole of one request on it, so requests on one session are applied in
+// order and requests on different sessions proceed in parallel.
+//
+// Idempotency: CreateSession, AddLeg and Attach with the same id and the same
+// parameters answer what exists; with other parameters ALREADY_EXISTS.
+
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "codecs/result.h"
+#include "dataplane/commands.h"
+#include "dataplane/worker_pool.h"
+#include "mixer/presets.h"
+
+namespace earshot::control {
+
+struct SessionParams {
+  int rate = 8000;
+  int tick_ms = 20;
+  std::map<std::string, std::string> labels;
+  friend bool operator==(const SessionParams&, const SessionParams&) = default;
+};
+
+struct LegParams {
+  mixer::Role role = mixer::Role::kOther;
+  std::string codec = "PCMU";
+  int payload_type = 0;
+  dataplane::SocketAddress remote;  // unset: learn it by latching
+  int ptime_ms = 0;                 // 0: the session's tick
+  bool latch = false;
+  int dtmf_payload_type = 0;        // 0: none
+  bool rtcp_mux = true;
+  dataplane::Direction direction = dataplane::Direction::kSendReceive;
+  friend bool operator==(const LegParams&, const LegParams&) = default;
+};
+
+struct LegInfo {
+  std::string id;
+  LegParams params;
+  dataplane::SocketAddress local;
+  mixer::SupervisorMode mode = mixer::SupervisorMode::kListen;
+};
+
+struct SessionInfo {
+  std::string id;
+  SessionParams params;
+  std::vector<LegInfo> legs;
+  bool custom_matrix = false;
+};
+
+struct GainSetting {
+  std::string dst_leg;
+  std::string src_leg;
+  float gain;
+};
+
+struct SessionStatsInfo {
+  std::string id;
+  dataplane::SessionStats stats;     // indexed by slot
+  std::vector<std::string> leg_ids;  // by slot, empty where no leg
+};
+
+struct CallControlOptions {
+  int max_legs_per_session = 16;
+  std::chrono::milliseconds worker_timeout{2000};
+};
+
+class CallControl {
+ public:
+  CallControl(dataplane::WorkerPool& workers, CallControlOptions options);
+  ~CallControl();
+
+  [[nodiscard]] Result<SessionInfo> CreateSession(const std::string& id, const SessionParams& params);
+  [[nodiscard]] Result<SessionInfo> GetSession(const std::string& id);
+  std::vector<SessionInfo> ListSessions();
+  [[nodiscard]] Result<void> DeleteSession(const std::string& id);
+
+  [[nodiscard]] Result<LegInfo> AddLeg(const std::string& session, const std::string& leg,
+                                       const LegParams& params, mixer::SupervisorMode mode, bool beep);
+  [[nodiscard]] Result<LegInfo> UpdateLeg(const std::string& session, const std::string& leg,
+                                          std::optional<dataplane::SocketAddress> remote,
+                                          std::optional<dataplane::Direction> direction,
+                                          std::optional<bool> latch);
+  // `supervisors_only`: Detach refuses to remove a customer or an agent.
+  [[nodiscard]] Result<void> RemoveLeg(const std::string& session, const std::string& leg,
+                                       bool supervisors_only);
+  [[nodiscard]] Result<LegInfo> SetMode(const std::string& session, const std::string& leg,
+                                        mixer::SupervisorMode mode, bool beep);
+  [[nodiscard]] Result<void> SetMatrix(const std::string& session,
+                                       const std::vector<GainSetting>& gains);
+  [[nodiscard]] Result<SessionStatsInfo> GetStats(const std::string& session);
+
+  // From now on new sessions are refused with UNAVAILABLE (graceful drain).
+  void StartDraining() { draining_.store(true); }
+  size_t session_count();
+
+ private:
+  struct LegRecord {
+    LegInfo info;
+    int slot;
+  };
+  struct SessionRecord {
+    std::mutex mutex;  // held for the whole of one request on this session
+    std::string id;
+    SessionParams params;
+    int worker = 0;
+    dataplane::SessionHandle handle = 0;
+    bool live = false;       // created on its worker and not deleted
+    bool abandoned = false;  // its creation failed; the record is out of the map
+    bool custom_matrix = false;
+    std::vector<std::optional<LegRecord>> slots;
+  };
+
+  std::shared_ptr<SessionRecord> Find(const std::string& id);
+  Result<std::shared_ptr<SessionRecord>> FindLive(const std::string& id,
+                                                  std::unique_lock<std::mutex>& lock);
+  SessionInfo Describe(const SessionRecord& record) const;
+  LegRecord* FindLeg(SessionRecord& record, const std::string& leg);
+  Result<dataplane::ReplyValue> Call(const SessionRecord& record, dataplane::Command command);
+  void ReleaseHandle(int worker, dataplane::SessionHandle handle);
+
+  dataplane::WorkerPool& workers_;
+  CallControlOptions options_;
+  std::atomic<bool> draining_{false};
+
+  std::mutex registry_mutex_;  // guards the members below
+  std::map<std::string, std::shared_ptr<SessionRecord>> sessions_;
+  std::vector<std::vector<bool>> handles_in_use_;  // per worker
+  std::vector<int> sessions_per_worker_;
+  std::mt19937 random_;
+};
+
+}  // namespace earshot::control

@@ -1,0 +1,294 @@
+// earshotd driven through its gRPC API as a SIP server would drive it: phones
+// on loopback send one tone each, the supervisor's mode changes, and every
+// phone's stream is checked. Bad requests get the documented status codes while
+// the daemon keeps serving the call.
+
+#include <signal.h>
+
+#include <chrono>
+#include <memory>
+#include <regex>
+#include <thread>
+#include <vector>
+
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
+#include "earshot/v1/sessions.grpc.pb.h"
+#include "tests/support/rtp_phone.h"
+#include "tests/support/subprocess.h"
+
+namespace earshot {
+namespace {
+
+using namespace std::chrono_literals;
+using earshot::testing::RtpPhone;
+using earshot::testing::Subprocess;
+namespace v1 = earshot::v1;
+
+constexpr double kHeard = -20.0;
+constexpr double kSilent = -52.0;
+
+class EarshotdApiTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    daemon_ = std::make_unique<Subprocess>(std::vector<std::string>{
+        EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--rtp-ports", "43000-43999", "--workers", "2"});
+    ASSERT_TRUE(daemon_->WaitForStderr("ready", 10s)) << daemon_->stderr_text();
+    std::smatch match;
+    std::string log = daemon_->stderr_text();
+    ASSERT_TRUE(std::regex_search(log, match, std::regex("grpc=(127\\.0\\.0\\.1:[0-9]+)")));
+    auto channel = grpc::CreateChannel(match[1].str(), grpc::InsecureChannelCredentials());
+    sessions_ = v1::Sessions::NewStub(channel);
+    supervision_ = v1::Supervision::NewStub(channel);
+    stats_ = v1::Stats::NewStub(channel);
+  }
+
+  void TearDown() override {
+    daemon_->Signal(SIGTERM);
+    EXPECT_EQ(daemon_->Wait(5s), 0) << daemon_->stderr_text();
+  }
+
+  std::unique_ptr<grpc::ClientContext> Context() {
+    auto context = std::make_unique<grpc::ClientContext>();
+    context->set_deadline(std::chrono::system_clock::now() + 5s);
+    return context;
+  }
+
+  grpc::Status CreateSession(const std::string& id, uint32_t rate = 8000) {
+    v1::CreateSessionRequest request;
+    request.set_id(id);
+    request.set_rate(rate);
+    v1::Session session;
+    return sessions_->CreateSession(Context().get(), request, &session);
+  }
+
+  v1::LegSpec Spec(v1::Role role, const RtpPhone& phone, const std::string& codec = "PCMU") {
+    v1::LegSpec spec;
+    spec.set_role(role);
+    spec.set_codec(codec);
+    spec.set_payload_type(0);
+    spec.set_remote("127.0.0.1:" + std::to_string(phone.port()));
+    return spec;
+  }
+
+  grpc::Status AddLeg(const std::string& session, const std::string& leg, const v1::LegSpec& spec,
+                      v1::Leg* added) {
+    v1::AddLegRequest request;
+    request.set_session_id(session);
+    request.set_leg_id(leg);
+    *request.mutable_spec() = spec;
+    return sessions_->AddLeg(Context().get(), request, added);
+  }
+
+  grpc::Status SetMode(const std::string& session, const std::string& leg, v1::Mode mode) {
+    v1::SetModeRequest request;
+    request.set_session_id(session);
+    request.set_leg_id(leg);
+    request.set_mode(mode);
+    v1::Leg leg_out;
+    return supervision_->SetMode(Context().get(), request, &leg_out);
+  }
+
+  static void Talk(const std::vector<RtpPhone*>& phones, int ticks) {
+    auto next = std::chrono::steady_clock::now();
+    for (int tick = 0; tick < ticks; ++tick) {
+      for (RtpPhone* phone : phones) phone->SendFrame();
+      next += 20ms;
+      std::this_thread::sleep_until(next);
+      for (RtpPhone* phone : phones) phone->Drain();
+    }
+  }
+
+  std::unique_ptr<Subprocess> daemon_;
+  std::unique_ptr<v1::Sessions::Stub> sessions_;
+  std::unique_ptr<v1::Supervision::Stub> supervision_;
+  std::unique_ptr<v1::Stats::Stub> stats_;
+};
+
+TEST_F(EarshotdApiTest, SupervisedCallThroughTheApi) {
+  ASSERT_TRUE(CreateSession("call-1").ok());
+  EXPECT_TRUE(CreateSession("call-1").ok()) << "a retried create answers the existing session";
+  EXPECT_EQ(CreateSession("call-1", 16000).error_code(), grpc::StatusCode::ALREADY_EXISTS);
+
+  RtpPhone customer(440.0);
+  RtpPhone agent(770.0);
+  RtpPhone supervisor(1170.0);
+  v1::Leg leg;
+  ASSERT_TRUE(AddLeg("call-1", "customer", Spec(v1::ROLE_CUSTOMER, customer), &leg).ok());
+  EXPECT_EQ(leg.local_ip(), "127.0.0.1");
+  EXPECT_GE(leg.local_port(), 43000u);
+  customer.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+  ASSERT_TRUE(AddLeg("call-1", "agent", Spec(v1::ROLE_AGENT, agent), &leg).ok());
+  agent.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+
+  v1::AttachRequest attach;
+  attach.set_session_id("call-1");
+  attach.set_leg_id("sup");
+  *attach.mutable_spec() = Spec(v1::ROLE_UNSPECIFIED, supervisor);
+  attach.set_mode(v1::MODE_LISTEN);
+  ASSERT_TRUE(supervision_->Attach(Context().get(), attach, &leg).ok());
+  EXPECT_EQ(leg.mode(), v1::MODE_LISTEN);
+  EXPECT_EQ(leg.spec().role(), v1::ROLE_SUPERVISOR);
+  supervisor.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+
+  std::vector<RtpPhone*> phones = {&customer, &agent, &supervisor};
+  Talk(phones, 30);
+  EXPECT_GT(supervisor.Level(440.0), kHeard);
+  EXPECT_GT(supervisor.Level(770.0), kHeard);
+  EXPECT_LT(customer.Level(1170.0), kSilent);
+  EXPECT_LT(agent.Level(1170.0), kSilent);
+
+  ASSERT_TRUE(SetMode("call-1", "sup", v1::MODE_WHISPER).ok());
+  Talk(phones, 20);
+  EXPECT_GT(agent.Level(1170.0), kHeard);
+  EXPECT_LT(customer.Level(1170.0), kSilent);
+
+  ASSERT_TRUE(SetMode("call-1", "sup", v1::MODE_BARGE).ok());
+  Talk(phones, 20);
+  EXPECT_GT(agent.Level(1170.0), kHeard);
+  EXPECT_GT(customer.Level(1170.0), kHeard);
+
+  // Every output stream: continuous sequence and timestamps across all changes.
+  for (RtpPhone* phone : phones) {
+    const auto& packets = phone->packets();
+    ASSERT_GT(packets.size(), 50u);
+    for (size_t i = 1; i < packets.size(); ++i) {
+      EXPECT_EQ(packets[i].ssrc, packets[0].ssrc);
+      EXPECT_EQ(static_cast<uint16_t>(packets[i].sequence - packets[i - 1].sequence), 1);
+      EXPECT_EQ(packets[i].timestamp - packets[i - 1].timestamp, 160u);
+    }
+  }
+
+  v1::GetSessionStatsRequest stats_request;
+  stats_request.set_session_id("call-1");
+  v1::SessionStats stats;
+  ASSERT_TRUE(stats_->GetSessionStats(Context().get(), stats_request, &stats).ok());
+  ASSERT_EQ(stats.legs_size(), 3);
+  for (const v1::LegStats& leg_stats : stats.legs()) {
+    EXPECT_GT(leg_stats.rx_packets(), 60u) << leg_stats.leg_id();
+    EXPECT_GT(leg_stats.tx_packets(), 60u) << leg_stats.leg_id();
+    EXPECT_EQ(leg_stats.lost(), 0) << leg_stats.leg_id();
+  }
+
+  v1::DetachRequest detach;
+  detach.set_session_id("call-1");
+  detach.set_leg_id("sup");
+  v1::DetachResponse detached;
+  ASSERT_TRUE(supervision_->Detach(Context().get(), detach, &detached).ok());
+  v1::DeleteSessionRequest remove;
+  remove.set_id("call-1");
+  v1::DeleteSessionResponse removed;
+  ASSERT_TRUE(sessions_->DeleteSession(Context().get(), remove, &removed).ok());
+  v1::GetSessionRequest get;
+  get.set_id("call-1");
+  v1::Session session;
+  EXPECT_EQ(sessions_->GetSession(Context().get(), get, &session).error_code(),
+            grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(EarshotdApiTest, BadRequestsGetTheirStatusCodesAndTheCallGoesOn) {
+  RtpPhone customer(440.0);
+  RtpPhone agent(770.0);
+  ASSERT_TRUE(CreateSession("good").ok());
+  v1::Leg leg;
+  ASSERT_TRUE(AddLeg("good", "customer", Spec(v1::ROLE_CUSTOMER, customer), &leg).ok());
+  customer.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+  ASSERT_TRUE(AddLeg("good", "agent", Spec(v1::ROLE_AGENT, agent), &leg).ok());
+  agent.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+  Talk({&customer, &agent}, 10);
+
+  auto expect_code = [](const grpc::Status& status, grpc::StatusCode code, const char* what) {
+    EXPECT_EQ(status.error_code(), code) << what << ": " << status.error_message();
+    EXPECT_FALSE(status.error_message().empty()) << what;
+  };
+  ASSERT_TRUE(CreateSession("bad").ok());
+  v1::LegSpec spec = Spec(v1::ROLE_CUSTOMER, customer, "G729");
+  expect_code(AddLeg("bad", "x", spec, &leg), grpc::StatusCode::INVALID_ARGUMENT, "unknown codec");
+  spec = Spec(v1::ROLE_CUSTOMER, customer);
+  spec.set_remote("300.1.2.3:5000");
+  expect_code(AddLeg("bad", "x", spec, &leg), grpc::StatusCode::INVALID_ARGUMENT, "bad address");
+  spec = Spec(v1::ROLE_UNSPECIFIED, customer);
+  expect_code(AddLeg("bad", "x", spec, &leg), grpc::StatusCode::INVALID_ARGUMENT, "no role");
+  expect_code(CreateSession("bad-rate", 44100), grpc::StatusCode::INVALID_ARGUMENT, "bad rate");
+  expect_code(AddLeg("nope", "x", Spec(v1::ROLE_AGENT, agent), &leg), grpc::StatusCode::NOT_FOUND,
+              "unknown session");
+  expect_code(SetMode("good", "customer", v1::MODE_BARGE), grpc::StatusCode::FAILED_PRECONDITION,
+              "mode of a customer");
+  expect_code(SetMode("good", "ghost", v1::MODE_BARGE), grpc::StatusCode::NOT_FOUND, "unknown leg");
+  expect_code(AddLeg("good", "customer", Spec(v1::ROLE_AGENT, customer), &leg),
+              grpc::StatusCode::ALREADY_EXISTS, "same leg id, other parameters");
+  v1::SetMatrixRequest matrix;
+  matrix.set_session_id("good");
+  v1::Gain* gain = matrix.add_gains();
+  gain->set_dst_leg_id("customer");
+  gain->set_src_leg_id("agent");
+  gain->set_gain(9.0f);
+  v1::SetMatrixResponse matrix_set;
+  expect_code(supervision_->SetMatrix(Context().get(), matrix, &matrix_set),
+              grpc::StatusCode::INVALID_ARGUMENT, "gain out of range");
+  // A session holds 16 legs at most.
+  std::vector<std::unique_ptr<RtpPhone>> crowd;
+  grpc::Status last;
+  for (int i = 0; i < 17 && last.ok(); ++i) {
+    crowd.push_back(std::make_unique<RtpPhone>(300.0 + i));
+    last = AddLeg("bad", "leg" + std::to_string(i), Spec(v1::ROLE_OTHER, *crowd.back()), &leg);
+  }
+  expect_code(last, grpc::StatusCode::RESOURCE_EXHAUSTED, "seventeenth leg");
+
+  // The good call was not disturbed by any of it.
+  Talk({&customer, &agent}, 15);
+  EXPECT_GT(agent.Level(440.0), kHeard);
+  EXPECT_GT(customer.Level(770.0), kHeard);
+  const auto& packets = agent.packets();
+  for (size_t i = 1; i < packets.size(); ++i) {
+    EXPECT_EQ(static_cast<uint16_t>(packets[i].sequence - packets[i - 1].sequence), 1);
+  }
+}
+
+TEST_F(EarshotdApiTest, ManyClientsCreateAndDeleteWithoutLeaks) {
+  constexpr int kClients = 8;
+  constexpr int kSessionsEach = 60;
+  std::vector<std::thread> clients;
+  std::atomic<int> failures{0};
+  for (int client = 0; client < kClients; ++client) {
+    clients.emplace_back([&, client] {
+      for (int i = 0; i < kSessionsEach; ++i) {
+        const std::string id = "load-" + std::to_string(client) + "-" + std::to_string(i);
+        RtpPhone phone(440.0);
+        v1::Leg leg;
+        if (!CreateSession(id).ok() || !CreateSession(id).ok() ||
+            !AddLeg(id, "a", Spec(v1::ROLE_AGENT, phone), &leg).ok()) {
+          ++failures;
+          continue;
+        }
+        v1::DeleteSessionRequest remove;
+        remove.set_id(id);
+        v1::DeleteSessionResponse removed;
+        if (!sessions_->DeleteSession(Context().get(), remove, &removed).ok()) ++failures;
+      }
+    });
+  }
+  for (std::thread& client : clients) client.join();
+  EXPECT_EQ(failures.load(), 0);
+  v1::ListSessionsResponse list;
+  ASSERT_TRUE(sessions_->ListSessions(Context().get(), v1::ListSessionsRequest(), &list).ok());
+  EXPECT_EQ(list.sessions_size(), 0);
+  // Every port came back: a new session can still get legs on the whole range.
+  ASSERT_TRUE(CreateSession("after").ok());
+  RtpPhone phone(440.0);
+  v1::Leg leg;
+  EXPECT_TRUE(AddLeg("after", "a", Spec(v1::ROLE_AGENT, phone), &leg).ok());
+}
+
+TEST_F(EarshotdApiTest, AfterSigtermNewSessionsAreRefused) {
+  ASSERT_TRUE(CreateSession("running").ok());
+  daemon_->Signal(SIGTERM);
+  // Either the drain answers UNAVAILABLE or the server is already gone, which a
+  // client also sees as UNAVAILABLE.
+  EXPECT_EQ(CreateSession("late").error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(daemon_->Wait(5s), 0) << daemon_->stderr_text();
+}
+
+}  // namespace
+}  // namespace earshot
