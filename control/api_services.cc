@@ -342,4 +342,18 @@ grpc::Status StatsService::GetSessionStats(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
+grpc::Status EventsService::Subscribe(grpc::ServerContext* context,
+                                      const v1::SubscribeRequest* request,
+                                      grpc::ServerWriter<v1::Event>* writer) {
+  uint64_t last = request->after_sequence() == 0 ? bus_.last_sequence() : request->after_sequence();
+  // Short waits, so that a cancelled stream or a server shutdown ends it soon.
+  while (!context->IsCancelled()) {
+    for (const v1::Event& event : bus_.Wait(last, std::chrono::milliseconds(200))) {
+      if (!writer->Write(event)) return grpc::Status::OK;
+      last = event.sequence();
+    }
+  }
+  return grpc::Status::OK;
+}
+
 }  // namespace earshot::control

@@ -6,6 +6,8 @@
 #include <grpcpp/grpcpp.h>
 
 #include "control/call_control.h"
+#include "control/event_bus.h"
+#include "earshot/v1/events.grpc.pb.h"
 #include "earshot/v1/sessions.grpc.pb.h"
 
 namespace earshot::control {
@@ -58,6 +60,16 @@ class StatsService final : public earshot::v1::Stats::Service {
 
  private:
   CallControl& control_;
+};
+
+class EventsService final : public earshot::v1::Events::Service {
+ public:
+  explicit EventsService(EventBus& bus) : bus_(bus) {}
+  grpc::Status Subscribe(grpc::ServerContext*, const earshot::v1::SubscribeRequest*,
+                         grpc::ServerWriter<earshot::v1::Event>*) override;
+
+ private:
+  EventBus& bus_;
 };
 
 }  // namespace earshot::control

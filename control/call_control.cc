@@ -21,15 +21,69 @@ Result<void> CheckId(std::string_view what, const std::string& id) {
 
 }  // namespace
 
-CallControl::CallControl(dataplane::WorkerPool& workers, CallControlOptions options)
+CallControl::CallControl(dataplane::WorkerPool& workers, EventBus& events, CallControlOptions options)
     : workers_(workers),
+      events_(events),
       options_(options),
       handles_in_use_(static_cast<size_t>(workers.size()),
                       std::vector<bool>(workers.options().max_sessions_per_worker, false)),
       sessions_per_worker_(static_cast<size_t>(workers.size()), 0),
-      random_(std::random_device{}()) {}
+      handle_owner_(static_cast<size_t>(workers.size()),
+                    std::vector<std::string>(workers.options().max_sessions_per_worker)),
+      random_(std::random_device{}()),
+      event_collector_([this] { CollectWorkerEvents(); }) {}
 
-CallControl::~CallControl() = default;
+CallControl::~CallControl() {
+  stopping_.store(true);
+  event_collector_.join();
+}
+
+void CallControl::Publish(earshot::v1::EventType type, const std::string& session,
+                          const LegInfo* leg) {
+  earshot::v1::Event event;
+  event.set_type(type);
+  event.set_session_id(session);
+  if (leg != nullptr) {
+    event.set_leg_id(leg->id);
+    event.set_role(static_cast<earshot::v1::Role>(static_cast<int>(leg->params.role) + 1));
+    if (leg->params.role == mixer::Role::kSupervisor) {
+      event.set_mode(static_cast<earshot::v1::Mode>(static_cast<int>(leg->mode) + 1));
+    }
+  }
+  events_.Publish(std::move(event));
+}
+
+void CallControl::CollectWorkerEvents() {
+  while (!stopping_.load()) {
+    for (int w = 0; w < workers_.size(); ++w) {
+      while (std::optional<dataplane::WorkerEvent> report = workers_.worker(w).PollEvent()) {
+        std::string session_id;
+        {
+          std::lock_guard lock(registry_mutex_);
+          if (report->session < handle_owner_[static_cast<size_t>(w)].size()) {
+            session_id = handle_owner_[static_cast<size_t>(w)][report->session];
+          }
+        }
+        std::shared_ptr<SessionRecord> record = session_id.empty() ? nullptr : Find(session_id);
+        if (record == nullptr) continue;  // ended meanwhile
+        std::optional<LegInfo> leg;
+        {
+          std::lock_guard lock(record->mutex);
+          if (report->slot >= 0 && static_cast<size_t>(report->slot) < record->slots.size() &&
+              record->slots[static_cast<size_t>(report->slot)]) {
+            leg = record->slots[static_cast<size_t>(report->slot)]->info;
+          }
+        }
+        if (!leg) continue;
+        Publish(report->kind == dataplane::WorkerEvent::Kind::kMediaTimeout
+                    ? earshot::v1::EVENT_MEDIA_TIMEOUT
+                    : earshot::v1::EVENT_MEDIA_RESUMED,
+                session_id, &*leg);
+      }
+    }
+    std::this_thread::sleep_for(options_.event_poll);
+  }
+}
 
 size_t CallControl::session_count() {
   std::lock_guard lock(registry_mutex_);
@@ -60,6 +114,7 @@ Result<dataplane::ReplyValue> CallControl::Call(const SessionRecord& record,
 void CallControl::ReleaseHandle(int worker, dataplane::SessionHandle handle) {
   std::lock_guard lock(registry_mutex_);
   handles_in_use_[static_cast<size_t>(worker)][handle] = false;
+  handle_owner_[static_cast<size_t>(worker)][handle].clear();
   --sessions_per_worker_[static_cast<size_t>(worker)];
 }
 
@@ -124,6 +179,7 @@ Result<SessionInfo> CallControl::CreateSession(const std::string& id, const Sess
       record->params = params;
       record->worker = worker;
       record->handle = static_cast<dataplane::SessionHandle>(free_handle - handles.begin());
+      handle_owner_[static_cast<size_t>(worker)][record->handle] = id;
       record->slots.resize(static_cast<size_t>(options_.max_legs_per_session));
       sessions_.emplace(id, record);
     }
@@ -152,6 +208,7 @@ Result<SessionInfo> CallControl::CreateSession(const std::string& id, const Sess
     return tl::unexpected(created.error());
   }
   record->live = true;
+  Publish(earshot::v1::EVENT_SESSION_CREATED, id, nullptr);
   return Describe(*record);
 }
 
@@ -188,6 +245,7 @@ Result<void> CallControl::DeleteSession(const std::string& id) {
     sessions_.erase(id);
   }
   ReleaseHandle((*record)->worker, (*record)->handle);
+  Publish(earshot::v1::EVENT_SESSION_ENDED, id, nullptr);
   return {};
 }
 
@@ -258,6 +316,9 @@ Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::strin
   if (!added) return tl::unexpected(added.error());
   *free_slot = LegRecord{LegInfo{leg, params, added->local, mode}, slot};
   if (params.role == mixer::Role::kSupervisor) record.custom_matrix = false;
+  Publish(params.role == mixer::Role::kSupervisor ? earshot::v1::EVENT_SUPERVISOR_ATTACHED
+                                                  : earshot::v1::EVENT_LEG_ADDED,
+          session, &(*free_slot)->info);
   return (*free_slot)->info;
 }
 
@@ -304,7 +365,11 @@ Result<void> CallControl::RemoveLeg(const std::string& session, const std::strin
   Result<dataplane::ReplyValue> removed =
       Call(**found, dataplane::RemoveLeg{(*found)->handle, record->slot});
   if (!removed) return tl::unexpected(removed.error());
+  const LegInfo info = record->info;
   (*found)->slots[static_cast<size_t>(record->slot)].reset();
+  Publish(info.params.role == mixer::Role::kSupervisor ? earshot::v1::EVENT_SUPERVISOR_DETACHED
+                                                       : earshot::v1::EVENT_LEG_REMOVED,
+          session, &info);
   return {};
 }
 
@@ -327,6 +392,7 @@ Result<LegInfo> CallControl::SetMode(const std::string& session, const std::stri
   if (!set) return tl::unexpected(set.error());
   record->info.mode = mode;
   (*found)->custom_matrix = false;
+  Publish(earshot::v1::EVENT_MODE_CHANGED, session, &record->info);
   return record->info;
 }
 

@@ -24,7 +24,10 @@
 #include <tuple>
 #include <vector>
 
+#include <thread>
+
 #include "codecs/result.h"
+#include "control/event_bus.h"
 #include "dataplane/commands.h"
 #include "dataplane/worker_pool.h"
 #include "mixer/presets.h"
@@ -80,11 +83,15 @@ struct SessionStatsInfo {
 struct CallControlOptions {
   int max_legs_per_session = 16;
   std::chrono::milliseconds worker_timeout{2000};
+  // How often the workers' own reports (media timeouts) are collected.
+  std::chrono::milliseconds event_poll{100};
 };
 
 class CallControl {
  public:
-  CallControl(dataplane::WorkerPool& workers, CallControlOptions options);
+  // Publishes what happens on `events`; collects the workers' reports on a
+  // thread of its own until destroyed.
+  CallControl(dataplane::WorkerPool& workers, EventBus& events, CallControlOptions options);
   ~CallControl();
 
   [[nodiscard]] Result<SessionInfo> CreateSession(const std::string& id, const SessionParams& params);
@@ -135,16 +142,23 @@ class CallControl {
   LegRecord* FindLeg(SessionRecord& record, const std::string& leg);
   Result<dataplane::ReplyValue> Call(const SessionRecord& record, dataplane::Command command);
   void ReleaseHandle(int worker, dataplane::SessionHandle handle);
+  void Publish(earshot::v1::EventType type, const std::string& session, const LegInfo* leg);
+  void CollectWorkerEvents();
 
   dataplane::WorkerPool& workers_;
+  EventBus& events_;
   CallControlOptions options_;
   std::atomic<bool> draining_{false};
+  std::atomic<bool> stopping_{false};
 
   std::mutex registry_mutex_;  // guards the members below
   std::map<std::string, std::shared_ptr<SessionRecord>> sessions_;
   std::vector<std::vector<bool>> handles_in_use_;  // per worker
   std::vector<int> sessions_per_worker_;
+  std::vector<std::vector<std::string>> handle_owner_;  // per worker, per handle: session id
   std::mt19937 random_;
+
+  std::thread event_collector_;  // last: starts after everything above exists
 };
 
 }  // namespace earshot::control

@@ -29,6 +29,11 @@ constexpr FieldInfo kFields[] = {
     {"rtp_ports", "--rtp-ports", "local RTP port range LOW-HIGH, 1024..65535"},
     {"workers", "--workers", "worker threads, 1..256, or 'auto' for one per core"},
     {"tick_ms", "--tick-ms", "mixing tick in milliseconds: 10 or 20"},
+    {"media_timeout_s", "--media-timeout-s",
+     "report a leg that receives no media for this many seconds, 0..3600 (0: never)"},
+    {"drain_timeout_s", "--drain-timeout-s",
+     "on SIGTERM refuse new sessions and wait up to this many seconds, 0..86400, for calls to "
+     "end (a second signal stops at once)"},
     {"pin_workers", "--pin-workers", "pin worker threads to cores: true or false"},
     {"dataplane", "--dataplane", "packet back end: kernel or dpdk"},
     {"log_format", "--log-format", "log line format: text or json"},
@@ -148,6 +153,16 @@ Result<void> ApplyField(Config& config, std::string_view key, const FieldSetting
     std::optional<long> tick = ParseInteger(value);
     if (!tick || (*tick != 10 && *tick != 20)) return FieldError(*field, setting, "expected 10 or 20");
     config.tick_ms = static_cast<int>(*tick);
+  } else if (key == "media_timeout_s") {
+    std::optional<long> seconds = ParseInteger(value);
+    if (!seconds || *seconds < 0 || *seconds > 3600) return FieldError(*field, setting, "expected 0..3600");
+    config.media_timeout_s = static_cast<int>(*seconds);
+  } else if (key == "drain_timeout_s") {
+    std::optional<long> seconds = ParseInteger(value);
+    if (!seconds || *seconds < 0 || *seconds > 86400) {
+      return FieldError(*field, setting, "expected 0..86400");
+    }
+    config.drain_timeout_s = static_cast<int>(*seconds);
   } else if (key == "pin_workers") {
     std::optional<bool> pin = ParseBool(value);
     if (!pin) return FieldError(*field, setting, "expected true or false");
@@ -241,9 +256,10 @@ std::string Config::ToYaml() const {
   static constexpr std::string_view kLevelNames[] = {"trace", "debug", "info", "warn", "error"};
   return fmt::format(
       "grpc_listen: \"{}\"\nmetrics_listen: \"{}\"\nrtp_ip: \"{}\"\nrtp_ports: \"{}-{}\"\n"
-      "workers: {}\ntick_ms: {}\npin_workers: {}\ndataplane: {}\nlog_format: {}\nlog_level: {}\n",
+      "workers: {}\ntick_ms: {}\nmedia_timeout_s: {}\ndrain_timeout_s: {}\npin_workers: {}\n"
+      "dataplane: {}\nlog_format: {}\nlog_level: {}\n",
       grpc_listen.ToString(), metrics_listen.ToString(), rtp_ip, rtp_port_low, rtp_port_high,
-      workers, tick_ms, pin_workers, dataplane == DataplaneKind::kKernel ? "kernel" : "dpdk",
+      workers, tick_ms, media_timeout_s, drain_timeout_s, pin_workers, dataplane == DataplaneKind::kKernel ? "kernel" : "dpdk",
       log_format == LogFormat::kText ? "text" : "json",
       kLevelNames[static_cast<int>(log_level)]);
 }

@@ -33,6 +33,8 @@ struct Config {
   uint16_t rtp_port_high = 39999;
   int workers = 1;
   int tick_ms = 20;
+  int media_timeout_s = 30;  // 0: never report
+  int drain_timeout_s = 0;   // on SIGTERM, wait this long for calls to end
   bool pin_workers = false;
   DataplaneKind dataplane = DataplaneKind::kKernel;
   LogFormat log_format = LogFormat::kText;

@@ -66,6 +66,7 @@ int Run(const Config& config) {
   pool_options.rtp_ip = config.rtp_ip;
   pool_options.port_low = config.rtp_port_low;
   pool_options.port_high = config.rtp_port_high;
+  pool_options.media_timeout = std::chrono::seconds(config.media_timeout_s);
   auto make_io = [](const dataplane::WorkerOptions& worker)
       -> Result<std::unique_ptr<dataplane::PacketIo>> {
     dataplane::KernelPacketIoOptions io;
@@ -102,7 +103,22 @@ int Run(const Config& config) {
   int signal_number = 0;
   sigwait(&stop_signals, &signal_number);
 
-  Log(LogLevel::kInfo, "stopping", {{"signal", SignalName(signal_number)}});
+  (*server)->StartDraining();
+  if (config.drain_timeout_s > 0 && (*server)->session_count() > 0) {
+    Log(LogLevel::kInfo, "draining",
+        {{"signal", SignalName(signal_number)},
+         {"sessions", std::to_string((*server)->session_count())},
+         {"timeout_s", std::to_string(config.drain_timeout_s)}});
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_timeout_s);
+    const timespec poll{0, 100'000'000};
+    while ((*server)->session_count() > 0 && std::chrono::steady_clock::now() < deadline) {
+      // A second stop signal ends the drain at once.
+      if (sigtimedwait(&stop_signals, nullptr, &poll) > 0) break;
+    }
+  }
+  Log(LogLevel::kInfo, "stopping",
+      {{"signal", SignalName(signal_number)},
+       {"sessions_left", std::to_string((*server)->session_count())}});
   (*server)->Shutdown(kShutdownGrace);
   workers.Stop();
   uint64_t ticks = 0;

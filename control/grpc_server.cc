@@ -15,11 +15,13 @@ namespace earshot::control {
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config,
                                                             dataplane::WorkerPool& workers) {
   std::unique_ptr<ControlServer> server(new ControlServer());
-  server->call_control_ = std::make_unique<CallControl>(workers, CallControlOptions{});
+  server->events_ = std::make_unique<EventBus>();
+  server->call_control_ = std::make_unique<CallControl>(workers, *server->events_, CallControlOptions{});
   server->system_service_ = std::make_unique<SystemService>(config, workers);
   server->sessions_service_ = std::make_unique<SessionsService>(*server->call_control_);
   server->supervision_service_ = std::make_unique<SupervisionService>(*server->call_control_);
   server->stats_service_ = std::make_unique<StatsService>(*server->call_control_);
+  server->events_service_ = std::make_unique<EventsService>(*server->events_);
 
   // grpc.health.v1.Health, for load balancers and orchestrators.
   grpc::EnableDefaultHealthCheckService(true);
@@ -34,6 +36,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
   builder.RegisterService(server->sessions_service_.get());
   builder.RegisterService(server->supervision_service_.get());
   builder.RegisterService(server->stats_service_.get());
+  builder.RegisterService(server->events_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || bound_port == 0) {
     return MakeError(ErrorCode::kUnavailable,
@@ -44,6 +47,10 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
   server->address_ = ListenAddress{config.grpc_listen.host, static_cast<uint16_t>(bound_port)};
   return server;
 }
+
+void ControlServer::StartDraining() { call_control_->StartDraining(); }
+
+size_t ControlServer::session_count() { return call_control_->session_count(); }
 
 ControlServer::~ControlServer() { Shutdown(std::chrono::milliseconds(0)); }
 

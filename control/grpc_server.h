@@ -20,6 +20,8 @@ class SystemService;
 class SessionsService;
 class SupervisionService;
 class StatsService;
+class EventsService;
+class EventBus;
 class CallControl;
 
 class ControlServer {
@@ -33,6 +35,10 @@ class ControlServer {
   // The address actually bound, with the chosen port.
   const ListenAddress& address() const { return address_; }
 
+  // Refuses new sessions from now on (UNAVAILABLE) while serving the rest.
+  void StartDraining();
+  size_t session_count();
+
   // Refuses new sessions from now on, stops taking calls, and cancels those
   // still running after `grace`.
   void Shutdown(std::chrono::milliseconds grace);
@@ -43,11 +49,13 @@ class ControlServer {
   ControlServer() = default;
 
   ListenAddress address_;
+  std::unique_ptr<EventBus> events_;
   std::unique_ptr<CallControl> call_control_;
   std::unique_ptr<SystemService> system_service_;
   std::unique_ptr<SessionsService> sessions_service_;
   std::unique_ptr<SupervisionService> supervision_service_;
   std::unique_ptr<StatsService> stats_service_;
+  std::unique_ptr<EventsService> events_service_;
   std::unique_ptr<grpc::Server> server_;
 };
 

@@ -40,6 +40,8 @@ struct LegBinding {
   uint16_t local_port = 0;
   Direction direction = Direction::kSendReceive;
   std::optional<RtpLeg> rtp;
+  int64_t last_media_ns = 0;  // CLOCK_MONOTONIC of the last accepted media packet
+  bool media_timed_out = false;
 };
 
 // A session as its worker holds it: the mixer plus the legs' transport and the
@@ -144,6 +146,14 @@ struct Reply {
   uint64_t sequence;
   std::optional<Error> error;  // not Result<void>: tl::expected's move may throw
   ReplyValue value;
+};
+
+// What a worker tells the control plane unasked, through its event queue.
+struct WorkerEvent {
+  enum class Kind : uint8_t { kMediaTimeout, kMediaResumed };
+  Kind kind;
+  SessionHandle session;
+  int slot;
 };
 
 struct Envelope {

@@ -52,6 +52,7 @@ Worker::Worker(WorkerOptions options, std::unique_ptr<PacketIo> io)
                 SpscQueue<Envelope>::SideCheck::kSoleThread),
       replies_(options_.command_queue, SpscQueue<Reply>::SideCheck::kSoleThread,
                SpscQueue<Reply>::SideCheck::kSerializedByCaller),
+      events_(1024),
       sessions_(options_.max_sessions),
       phases_(static_cast<size_t>(options_.tick.count())),
       port_owners_(static_cast<size_t>(options_.port_high - options_.port_low + 1)),
@@ -287,6 +288,7 @@ Result<void> Worker::DoAddLeg(AddLeg& command, ReplyValue& value) {
   leg.local_port = local_port;
   leg.direction = command.direction;
   leg.rtp.emplace(command.rtp);
+  leg.last_media_ns = MonotonicNow().count();  // the silence clock starts now
   port_owners_[static_cast<size_t>(*port)] = PortOwner{command.session, command.slot, false};
   if (rtcp_port != kNoPort) {
     port_owners_[static_cast<size_t>(rtcp_port)] = PortOwner{command.session, command.slot, true};
@@ -306,6 +308,7 @@ Result<void> Worker::DoUpdateLeg(const UpdateLeg& command) {
   LegBinding& leg = (*session)->legs[static_cast<size_t>(command.slot)];
   leg.rtp->Update(command.remote, command.latch);
   leg.direction = command.direction;
+  leg.last_media_ns = MonotonicNow().count();  // a re-INVITE restarts the silence clock
   return {};
 }
 
@@ -383,6 +386,11 @@ void Worker::ReceivePackets() {
         Bump(counters_.rx_dropped);
       } else if (result.kind == RxKind::kMedia && Receives(leg.direction)) {
         (void)session->media->Receive(owner.slot, packet, buffer->rx_time_ns);
+        leg.last_media_ns = buffer->rx_time_ns;
+        if (leg.media_timed_out) {
+          leg.media_timed_out = false;
+          Report(WorkerEvent{WorkerEvent::Kind::kMediaResumed, owner.session, owner.slot});
+        }
       }
       io_->pool().Free(buffer);
     }
@@ -403,7 +411,7 @@ void Worker::RunDuePhases() {
   for (size_t done = 0; done < phases_.size() && now >= next_phase_due_; ++done) {
     if (now - next_phase_due_ > kOverrunSlack) Bump(counters_.overruns);
     for (SessionHandle handle : phases_[static_cast<size_t>(next_phase_)]) {
-      TickSession(*sessions_[handle]);
+      TickSession(*sessions_[handle], handle, now.count());
     }
     next_phase_due_ += kPhase;
     next_phase_ = (next_phase_ + 1) % static_cast<int>(phases_.size());
@@ -413,11 +421,21 @@ void Worker::RunDuePhases() {
   }
 }
 
-void Worker::TickSession(WorkerSession& session) {
+void Worker::Report(WorkerEvent event) {
+  if (!events_.TryPush(event)) Bump(counters_.events_dropped);
+}
+
+void Worker::TickSession(WorkerSession& session, SessionHandle handle, int64_t now_ns) {
   session.media->Tick(session.outputs);
+  const int64_t timeout_ns = std::chrono::nanoseconds(options_.media_timeout).count();
   for (size_t slot = 0; slot < session.legs.size(); ++slot) {
     LegBinding& leg = session.legs[slot];
     if (!leg.in_use) continue;
+    if (timeout_ns > 0 && !leg.media_timed_out && Receives(leg.direction) &&
+        now_ns - leg.last_media_ns > timeout_ns) {
+      leg.media_timed_out = true;
+      Report(WorkerEvent{WorkerEvent::Kind::kMediaTimeout, handle, static_cast<int>(slot)});
+    }
     const mixer::LegOutput& output = session.outputs[slot];
     RtpLeg& rtp = *leg.rtp;
     if (!Sends(leg.direction) || output.payload.empty() || !rtp.destination().is_set()) {

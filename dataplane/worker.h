@@ -46,6 +46,8 @@ struct WorkerOptions {
   uint16_t port_high = 30999;
   uint32_t max_sessions = 4096;
   size_t command_queue = 256;
+  // A leg that receives no media for this long is reported (0: never).
+  std::chrono::milliseconds media_timeout{30000};
 };
 
 // Written by the worker thread only (relaxed), read by others at any time.
@@ -61,6 +63,7 @@ struct WorkerCounters {
   std::atomic<uint64_t> rx_dropped{0};     // dropped by a leg (see its counters for why)
   std::atomic<uint64_t> tx_packets{0};
   std::atomic<uint64_t> tx_pool_empty{0};  // packets not sent: no buffer free
+  std::atomic<uint64_t> events_dropped{0};  // event queue full
 };
 
 class Worker {
@@ -86,6 +89,9 @@ class Worker {
   // RESOURCE_EXHAUSTED if the queue is full, UNAVAILABLE if the worker does not
   // answer in time (or is stopped).
   [[nodiscard]] Result<ReplyValue> Call(Command command, std::chrono::milliseconds timeout);
+
+  // The control plane's one event reader takes the worker's unasked reports.
+  std::optional<WorkerEvent> PollEvent() { return events_.TryPop(); }
 
   const WorkerCounters& counters() const { return counters_; }
   int index() const { return options_.index; }
@@ -115,7 +121,8 @@ class Worker {
   void CloseLeg(WorkerSession& session, int slot);
   void ReceivePackets();
   void RunDuePhases();
-  void TickSession(WorkerSession& session);
+  void TickSession(WorkerSession& session, SessionHandle handle, int64_t now_ns);
+  void Report(WorkerEvent event);
   void FlushTx();
 
   WorkerOptions options_;
@@ -130,6 +137,7 @@ class Worker {
   uint64_t next_sequence_ = 0;
   SpscQueue<Envelope> commands_;
   SpscQueue<Reply> replies_;
+  SpscQueue<WorkerEvent> events_;
 
   // Worker-owned state, touched only by the worker thread once it runs.
   std::vector<std::unique_ptr<WorkerSession>> sessions_;  // by handle

@@ -23,6 +23,7 @@ struct WorkerPoolOptions {
   uint16_t port_low = 30000;
   uint16_t port_high = 39999;
   uint32_t max_sessions_per_worker = 4096;
+  std::chrono::milliseconds media_timeout{30000};
 };
 
 struct WorkerSnapshot {

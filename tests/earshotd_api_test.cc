@@ -14,6 +14,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "earshot/v1/events.grpc.pb.h"
 #include "earshot/v1/sessions.grpc.pb.h"
 #include "tests/support/rtp_phone.h"
 #include "tests/support/subprocess.h"
@@ -33,7 +34,8 @@ class EarshotdApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     daemon_ = std::make_unique<Subprocess>(std::vector<std::string>{
-        EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--rtp-ports", "43000-43999", "--workers", "2"});
+        EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--rtp-ports", "43000-43999", "--workers", "2",
+        "--media-timeout-s", "1"});
     ASSERT_TRUE(daemon_->WaitForStderr("ready", 10s)) << daemon_->stderr_text();
     std::smatch match;
     std::string log = daemon_->stderr_text();
@@ -42,6 +44,7 @@ class EarshotdApiTest : public ::testing::Test {
     sessions_ = v1::Sessions::NewStub(channel);
     supervision_ = v1::Supervision::NewStub(channel);
     stats_ = v1::Stats::NewStub(channel);
+    events_ = v1::Events::NewStub(channel);
   }
 
   void TearDown() override {
@@ -104,6 +107,7 @@ class EarshotdApiTest : public ::testing::Test {
   std::unique_ptr<v1::Sessions::Stub> sessions_;
   std::unique_ptr<v1::Supervision::Stub> supervision_;
   std::unique_ptr<v1::Stats::Stub> stats_;
+  std::unique_ptr<v1::Events::Stub> events_;
 };
 
 TEST_F(EarshotdApiTest, SupervisedCallThroughTheApi) {
@@ -281,13 +285,101 @@ TEST_F(EarshotdApiTest, ManyClientsCreateAndDeleteWithoutLeaks) {
   EXPECT_TRUE(AddLeg("after", "a", Spec(v1::ROLE_AGENT, phone), &leg).ok());
 }
 
-TEST_F(EarshotdApiTest, AfterSigtermNewSessionsAreRefused) {
-  ASSERT_TRUE(CreateSession("running").ok());
-  daemon_->Signal(SIGTERM);
-  // Either the drain answers UNAVAILABLE or the server is already gone, which a
-  // client also sees as UNAVAILABLE.
-  EXPECT_EQ(CreateSession("late").error_code(), grpc::StatusCode::UNAVAILABLE);
-  EXPECT_EQ(daemon_->Wait(5s), 0) << daemon_->stderr_text();
+TEST_F(EarshotdApiTest, EventFeedFollowsTheCallInOrder) {
+  // Subscribe first; collect until the session has ended.
+  grpc::ClientContext feed_context;
+  v1::SubscribeRequest subscribe;
+  subscribe.set_after_sequence(0);
+  auto feed = events_->Subscribe(&feed_context, subscribe);
+  std::this_thread::sleep_for(300ms);  // let the subscription reach the server
+
+  RtpPhone customer(440.0);
+  RtpPhone silent_agent(770.0);  // never sends: its leg times out after 1 s
+  RtpPhone supervisor(1170.0);
+  ASSERT_TRUE(CreateSession("watched").ok());
+  v1::Leg leg;
+  ASSERT_TRUE(AddLeg("watched", "customer", Spec(v1::ROLE_CUSTOMER, customer), &leg).ok());
+  customer.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+  ASSERT_TRUE(AddLeg("watched", "agent", Spec(v1::ROLE_AGENT, silent_agent), &leg).ok());
+  silent_agent.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+  v1::AttachRequest attach;
+  attach.set_session_id("watched");
+  attach.set_leg_id("sup");
+  *attach.mutable_spec() = Spec(v1::ROLE_UNSPECIFIED, supervisor);
+  attach.set_mode(v1::MODE_LISTEN);
+  ASSERT_TRUE(supervision_->Attach(Context().get(), attach, &leg).ok());
+  supervisor.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+  ASSERT_TRUE(SetMode("watched", "sup", v1::MODE_BARGE).ok());
+  Talk({&customer, &supervisor}, 75);   // 1.5 s: the agent's leg times out
+  Talk({&customer, &supervisor, &silent_agent}, 10);  // and resumes
+  v1::DetachRequest detach;
+  detach.set_session_id("watched");
+  detach.set_leg_id("sup");
+  v1::DetachResponse detached;
+  ASSERT_TRUE(supervision_->Detach(Context().get(), detach, &detached).ok());
+  v1::DeleteSessionRequest remove;
+  remove.set_id("watched");
+  v1::DeleteSessionResponse removed;
+  ASSERT_TRUE(sessions_->DeleteSession(Context().get(), remove, &removed).ok());
+
+  std::vector<v1::Event> events;
+  v1::Event event;
+  while (feed->Read(&event)) {
+    events.push_back(event);
+    if (event.type() == v1::EVENT_SESSION_ENDED) break;
+  }
+  feed_context.TryCancel();
+  ASSERT_FALSE(events.empty());
+  for (size_t i = 1; i < events.size(); ++i) {
+    EXPECT_EQ(events[i].sequence(), events[i - 1].sequence() + 1) << "no gaps";
+  }
+  std::vector<std::string> seen;
+  for (const v1::Event& e : events) {
+    seen.push_back(v1::EventType_Name(e.type()) + (e.leg_id().empty() ? "" : ":" + e.leg_id()));
+  }
+  const std::vector<std::string> expected = {
+      "EVENT_SESSION_CREATED",         "EVENT_LEG_ADDED:customer",     "EVENT_LEG_ADDED:agent",
+      "EVENT_SUPERVISOR_ATTACHED:sup", "EVENT_MODE_CHANGED:sup",       "EVENT_MEDIA_TIMEOUT:agent",
+      "EVENT_MEDIA_RESUMED:agent",     "EVENT_SUPERVISOR_DETACHED:sup", "EVENT_SESSION_ENDED"};
+  EXPECT_EQ(seen, expected);
+  EXPECT_EQ(events[4].mode(), v1::MODE_BARGE);
+  EXPECT_EQ(events[1].role(), v1::ROLE_CUSTOMER);
+}
+
+TEST(EarshotdDrainTest, AfterSigtermNewSessionsAreRefusedWhileCallsEnd) {
+  Subprocess daemon({EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--rtp-ports", "44000-44999",
+                     "--drain-timeout-s", "10"});
+  ASSERT_TRUE(daemon.WaitForStderr("ready", 10s)) << daemon.stderr_text();
+  std::smatch match;
+  std::string log = daemon.stderr_text();
+  ASSERT_TRUE(std::regex_search(log, match, std::regex("grpc=(127\\.0\\.0\\.1:[0-9]+)")));
+  auto sessions = v1::Sessions::NewStub(grpc::CreateChannel(match[1].str(), grpc::InsecureChannelCredentials()));
+  auto call = [&](auto method, const auto& request, auto* response) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + 5s);
+    return ((*sessions).*method)(&context, request, response);
+  };
+  v1::CreateSessionRequest create;
+  create.set_id("running");
+  v1::Session session;
+  ASSERT_TRUE(call(&v1::Sessions::Stub::CreateSession, create, &session).ok());
+
+  daemon.Signal(SIGTERM);
+  ASSERT_TRUE(daemon.WaitForStderr("draining", 5s)) << daemon.stderr_text();
+  create.set_id("late");
+  grpc::Status refused = call(&v1::Sessions::Stub::CreateSession, create, &session);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_NE(refused.error_message().find("shutting down"), std::string::npos);
+  // The running call is still served until it ends; then earshotd exits.
+  v1::GetSessionRequest get;
+  get.set_id("running");
+  EXPECT_TRUE(call(&v1::Sessions::Stub::GetSession, get, &session).ok());
+  v1::DeleteSessionRequest remove;
+  remove.set_id("running");
+  v1::DeleteSessionResponse removed;
+  EXPECT_TRUE(call(&v1::Sessions::Stub::DeleteSession, remove, &removed).ok());
+  EXPECT_EQ(daemon.Wait(5s), 0) << daemon.stderr_text();
+  EXPECT_NE(daemon.stderr_text().find("sessions_left=0"), std::string::npos) << daemon.stderr_text();
 }
 
 }  // namespace
