@@ -405,6 +405,16 @@ void Worker::RunDuePhases() {
     // More than a whole tick behind: skip to now rather than mixing in a burst.
     const auto behind = (now - next_phase_due_) / kPhase;
     Bump(counters_.skipped_ticks, static_cast<uint64_t>(behind / phases_.size()));
+    // Time passes for the far ends all the same: every skipped tick advances
+    // the legs' RTP timestamps (and marks the next packet), as a pause would.
+    for (long step = 0; step < behind; ++step) {
+      const size_t phase = static_cast<size_t>((next_phase_ + step) % static_cast<long>(phases_.size()));
+      for (SessionHandle handle : phases_[phase]) {
+        for (LegBinding& leg : sessions_[handle]->legs) {
+          if (leg.in_use) leg.rtp->SkipTick();
+        }
+      }
+    }
     next_phase_due_ += behind * kPhase;
     next_phase_ = static_cast<int>((next_phase_ + behind) % static_cast<long>(phases_.size()));
   }
