@@ -1,4 +1,4 @@
-// The kernel UDP back end through loopback: receive and send cost per packet.
+// The kernel UDP back ends through loopback: receive and send cost per packet.
 //
 // Budget: receive >= 250k packets/s per worker core, i.e. <= 4 us per packet
 // including system calls. A 20 ms tick with 1,000 legs receives 1,000 packets
@@ -18,12 +18,14 @@
 // * "legs" is the number of sockets, "per_leg" the packets queued on each.
 //   legs=256, per_leg=1 is a mixer tick: every leg has one packet, and epoll +
 //   recvmmsg cannot batch across sockets (one recvmmsg per packet).
-// * BM_Uring*: a prototype of io_uring (multishot recvmsg with a provided
-//   buffer ring, sendmsg SQEs submitted together) on the same loads, built when
-//   liburing is present, to decide whether an io_uring back end is worth it.
-//   It reads the payload in place; a back end would hand the provided buffer
-//   out as the PacketBuffer (which then needs a data offset: the kernel writes
-//   a header and the peer address in front of the payload).
+// * Every case runs on both kernel back ends, named by the second part of the
+//   benchmark name: epoll (KernelPacketIo: epoll + recvmmsg/sendmmsg) and
+//   io_uring (UringPacketIo: multishot recvmsg into a provided buffer ring,
+//   sendmsg SQEs submitted per burst). Same PacketIo calls, same counters. The
+//   io_uring cases are skipped, with the reason, where io_uring is unavailable.
+//   With DEFER_TASKRUN the kernel's receive work for io_uring (copying into the
+//   provided buffers, posting completions) runs inside the worker's own
+//   io_uring_enter, so the clock sees it, as it sees recvmmsg's copy for epoll.
 
 #include <sys/socket.h>
 
@@ -36,13 +38,9 @@
 
 #include <benchmark/benchmark.h>
 
+#include "dataplane/kernel/kernel_io_mode.h"
 #include "dataplane/kernel/kernel_packet_io.h"
 #include "dataplane/kernel/unique_fd.h"
-
-#if __has_include(<liburing.h>) && defined(EARSHOT_BENCH_URING)
-#include <liburing.h>
-#define EARSHOT_HAVE_URING 1
-#endif
 
 namespace earshot::dataplane {
 namespace {
@@ -148,13 +146,25 @@ void ReportPerPacket(benchmark::State& state, uint64_t packets, uint64_t syscall
       static_cast<double>(packets), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 
-// Epoll + recvmmsg: drain legs x per_leg packets with bursts of 32.
-void BM_KernelReceive(benchmark::State& state) {
+// The back end under test, or nullptr after marking the case skipped.
+std::unique_ptr<PacketIo> MakeBackEnd(benchmark::State& state, KernelIoMode mode,
+                                      const KernelPacketIoOptions& options) {
+  auto io = MakeKernelPacketIo(options, mode);
+  if (!io) {
+    state.SkipWithError(io.error().message.c_str());
+    return nullptr;
+  }
+  return std::move(*io);
+}
+
+// Drain legs x per_leg packets with bursts of 32.
+void BM_Receive(benchmark::State& state, KernelIoMode mode) {
   const int legs = static_cast<int>(state.range(0));
   const int per_leg = static_cast<int>(state.range(1));
   KernelPacketIoOptions options;
   options.socket_receive_buffer = kSocketBuffer;
-  auto io = std::move(*KernelPacketIo::Create(options));
+  std::unique_ptr<PacketIo> io = MakeBackEnd(state, mode, options);
+  if (io == nullptr) return;
   std::vector<SocketAddress> targets;
   for (int i = 0; i < legs; ++i) targets.push_back(io->LocalAddress(*io->OpenPort(kLoopback)));
   Feeder feeder(targets);
@@ -180,18 +190,23 @@ void BM_KernelReceive(benchmark::State& state) {
   ReportPerPacket(state, packets, io->counters().syscalls - syscalls_before);
   if (io->counters().rx_packets != packets) state.SkipWithError("packets were lost");
 }
-BENCHMARK(BM_KernelReceive)
-    ->ArgNames({"legs", "per_leg"})
-    ->Args({1, 256})
-    ->Args({8, 32})
-    ->Args({256, 1})
-    ->Args({1024, 1});
+
+#define EARSHOT_RECEIVE_CASES(backend, mode)        \
+  BENCHMARK_CAPTURE(BM_Receive, backend, mode)      \
+      ->ArgNames({"legs", "per_leg"})               \
+      ->Args({1, 256})                              \
+      ->Args({8, 32})                               \
+      ->Args({256, 1})                              \
+      ->Args({1024, 1})
+EARSHOT_RECEIVE_CASES(epoll, KernelIoMode::kEpoll);
+EARSHOT_RECEIVE_CASES(io_uring, KernelIoMode::kUring);
 
 // SendBurst of 32 packets: spread over `legs` ports (32: one per leg, a mixer
 // tick; 1: all from one port, the best case for sendmmsg).
-void BM_KernelSend(benchmark::State& state) {
+void BM_Send(benchmark::State& state, KernelIoMode mode) {
   const int legs = static_cast<int>(state.range(0));
-  auto io = std::move(*KernelPacketIo::Create({}));
+  std::unique_ptr<PacketIo> io = MakeBackEnd(state, mode, {});
+  if (io == nullptr) return;
   std::vector<PortHandle> ports;
   for (int i = 0; i < legs; ++i) ports.push_back(*io->OpenPort(kLoopback));
   UniqueFd sink = BoundSocket(kSocketBuffer);
@@ -218,193 +233,8 @@ void BM_KernelSend(benchmark::State& state) {
   ReportPerPacket(state, packets, io->counters().syscalls - syscalls_before);
   if (io->counters().tx_dropped != 0) state.SkipWithError("packets were dropped");
 }
-BENCHMARK(BM_KernelSend)->ArgName("legs")->Arg(1)->Arg(32);
-
-#ifdef EARSHOT_HAVE_URING
-// A minimal io_uring receiver: one multishot recvmsg per socket, completions
-// into one ring, payloads in buffers the kernel picks from a provided ring.
-// DEFER_TASKRUN keeps the kernel's copying inside io_uring_enter on this thread,
-// where the clock sees it (without it, task work can run at any kernel exit).
-class UringRig {
- public:
-  static constexpr unsigned kBuffers = 2048;  // a power of two
-  static constexpr unsigned kBufferSize = 2048 + 256;
-  static constexpr int kGroup = 0;
-
-  explicit UringRig(int legs) : buffers_(size_t{kBuffers} * kBufferSize) {
-    io_uring_params params{};
-    params.flags = IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN;
-    params.flags |= IORING_SETUP_CQSIZE;
-    params.cq_entries = 8192;
-    ok_ = io_uring_queue_init_params(1024, &ring_, &params) == 0;
-    if (!ok_) return;
-    void* memory = nullptr;
-    ok_ = posix_memalign(&memory, 4096, kBuffers * sizeof(io_uring_buf)) == 0;
-    if (!ok_) return;
-    buffer_ring_ = static_cast<io_uring_buf_ring*>(memory);
-    io_uring_buf_ring_init(buffer_ring_);
-    io_uring_buf_reg reg{};
-    reg.ring_addr = reinterpret_cast<uintptr_t>(memory);
-    reg.ring_entries = kBuffers;
-    reg.bgid = kGroup;
-    ok_ = io_uring_register_buf_ring(&ring_, &reg, 0) == 0;
-    if (!ok_) return;
-    for (unsigned i = 0; i < kBuffers; ++i) Recycle(static_cast<uint16_t>(i));
-    msg_.msg_namelen = sizeof(sockaddr_in);
-    for (int i = 0; i < legs; ++i) {
-      sockets_.push_back(BoundSocket(kSocketBuffer));
-      targets_.push_back(LocalOf(sockets_.back().get()));
-      Arm(static_cast<size_t>(i));
-    }
-    io_uring_submit(&ring_);
-  }
-  ~UringRig() {
-    if (buffer_ring_ != nullptr) free(buffer_ring_);
-    io_uring_queue_exit(&ring_);
-  }
-  bool ok() const { return ok_; }
-  const std::vector<SocketAddress>& targets() const { return targets_; }
-  io_uring& ring() { return ring_; }
-  const std::vector<UniqueFd>& sockets() const { return sockets_; }
-
-  // Reaps completions until `count` datagrams came in; returns enter calls made.
-  uint64_t Receive(size_t count) {
-    uint64_t calls = 0;
-    size_t got = 0;
-    while (got < count) {
-      ++calls;
-      io_uring_submit_and_wait(&ring_, 1);  // also re-arms, if any were queued
-      unsigned head;
-      unsigned seen = 0;
-      io_uring_cqe* cqe;
-      io_uring_for_each_cqe(&ring_, head, cqe) {
-        ++seen;
-        const size_t leg = static_cast<size_t>(cqe->user_data);
-        if (!(cqe->flags & IORING_CQE_F_MORE)) Arm(leg);  // ENOBUFS or a hiccup
-        if (cqe->res < 0 || !(cqe->flags & IORING_CQE_F_BUFFER)) continue;
-        const auto id = static_cast<uint16_t>(cqe->flags >> IORING_CQE_BUFFER_SHIFT);
-        uint8_t* buffer = &buffers_[size_t{id} * kBufferSize];
-        io_uring_recvmsg_out* out = io_uring_recvmsg_validate(buffer, cqe->res, &msg_);
-        if (out != nullptr && !(out->flags & MSG_TRUNC)) {
-          const auto* payload = static_cast<uint8_t*>(io_uring_recvmsg_payload(out, &msg_));
-          benchmark::DoNotOptimize(payload[0]);
-          ++got;
-        }
-        Recycle(id);
-      }
-      io_uring_cq_advance(&ring_, seen);
-    }
-    return calls;
-  }
-
- private:
-  void Arm(size_t leg) {
-    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-    io_uring_prep_recvmsg_multishot(sqe, sockets_[leg].get(), &msg_, 0);
-    sqe->flags |= IOSQE_BUFFER_SELECT;
-    sqe->buf_group = kGroup;
-    sqe->user_data = leg;
-  }
-  void Recycle(uint16_t id) {
-    io_uring_buf_ring_add(buffer_ring_, &buffers_[size_t{id} * kBufferSize], kBufferSize, id,
-                          io_uring_buf_ring_mask(kBuffers), 0);
-    io_uring_buf_ring_advance(buffer_ring_, 1);
-  }
-
-  io_uring ring_{};
-  io_uring_buf_ring* buffer_ring_ = nullptr;
-  std::vector<uint8_t> buffers_;
-  msghdr msg_{};  // only msg_namelen / msg_controllen matter to multishot
-  std::vector<UniqueFd> sockets_;
-  std::vector<SocketAddress> targets_;
-  bool ok_ = false;
-};
-
-void BM_UringReceive(benchmark::State& state) {
-  const int legs = static_cast<int>(state.range(0));
-  const int per_leg = static_cast<int>(state.range(1));
-  UringRig rig(legs);
-  if (!rig.ok()) {
-    state.SkipWithError("io_uring set-up failed");
-    return;
-  }
-  Feeder feeder(rig.targets());
-  const size_t total = static_cast<size_t>(legs) * static_cast<size_t>(per_leg);
-  uint64_t packets = 0;
-  uint64_t calls = 0;
-  for (auto _ : state) {
-    state.PauseTiming();
-    feeder.Fill(per_leg);
-    state.ResumeTiming();
-    calls += rig.Receive(total);
-    packets += total;
-  }
-  ReportPerPacket(state, packets, calls);
-}
-BENCHMARK(BM_UringReceive)
-    ->ArgNames({"legs", "per_leg"})
-    ->Args({1, 256})
-    ->Args({8, 32})
-    ->Args({256, 1})
-    ->Args({1024, 1});
-
-// 32 sendmsg SQEs, one per leg, in one io_uring_enter: what SendBurst would
-// become on io_uring.
-void BM_UringSend(benchmark::State& state) {
-  const int legs = static_cast<int>(state.range(0));
-  UringRig rig(legs);
-  if (!rig.ok()) {
-    state.SkipWithError("io_uring set-up failed");
-    return;
-  }
-  UniqueFd sink = BoundSocket(kSocketBuffer);
-  sockaddr_storage sink_name;
-  const socklen_t sink_length = LocalOf(sink.get()).ToSockaddr(sink_name);
-  uint8_t payload[32][kRtpSize] = {};
-  iovec iovs[32];
-  msghdr msgs[32];
-  for (size_t i = 0; i < 32; ++i) {
-    iovs[i] = {payload[i], kRtpSize};
-    msgs[i] = {};
-    msgs[i].msg_name = &sink_name;
-    msgs[i].msg_namelen = sink_length;
-    msgs[i].msg_iov = &iovs[i];
-    msgs[i].msg_iovlen = 1;
-  }
-  constexpr uint64_t kSendTag = uint64_t{1} << 62;  // apart from the receive legs
-  uint8_t drain[64];
-  uint64_t packets = 0;
-  uint64_t calls = 0;
-  uint64_t failed = 0;
-  io_uring& ring = rig.ring();
-  for (auto _ : state) {
-    for (size_t i = 0; i < 32; ++i) {
-      io_uring_sqe* sqe = io_uring_get_sqe(&ring);
-      io_uring_prep_sendmsg(sqe, rig.sockets()[i % rig.sockets().size()].get(), &msgs[i],
-                            MSG_DONTWAIT);
-      sqe->user_data = kSendTag | i;
-    }
-    io_uring_submit_and_wait(&ring, 32);  // UDP sends complete inline
-    ++calls;
-    unsigned head;
-    unsigned seen = 0;
-    io_uring_cqe* cqe;
-    io_uring_for_each_cqe(&ring, head, cqe) {
-      ++seen;
-      if ((cqe->user_data & kSendTag) && cqe->res < 0) ++failed;
-    }
-    io_uring_cq_advance(&ring, seen);
-    packets += 32;
-    state.PauseTiming();
-    while (recv(sink.get(), drain, sizeof(drain), MSG_DONTWAIT) > 0) {
-    }
-    state.ResumeTiming();
-  }
-  ReportPerPacket(state, packets, calls);
-  if (failed != 0) state.SkipWithError("sends failed");
-}
-BENCHMARK(BM_UringSend)->ArgName("legs")->Arg(1)->Arg(32);
-#endif  // EARSHOT_HAVE_URING
+BENCHMARK_CAPTURE(BM_Send, epoll, KernelIoMode::kEpoll)->ArgName("legs")->Arg(1)->Arg(32);
+BENCHMARK_CAPTURE(BM_Send, io_uring, KernelIoMode::kUring)->ArgName("legs")->Arg(1)->Arg(32);
 
 }  // namespace
 }  // namespace earshot::dataplane

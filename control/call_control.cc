@@ -359,7 +359,7 @@ Result<void> CallControl::RemoveLeg(const std::string& session, const std::strin
   }
   if (supervisors_only && record->info.params.role != mixer::Role::kSupervisor) {
     return MakeError(ErrorCode::kFailedPrecondition,
-                     fmt::format("leg '{}' is a {}, not a supervisor; remove it with RemoveLeg", leg,
+                     fmt::format("leg '{}' has role {}, not supervisor; remove it with RemoveLeg", leg,
                                  mixer::RoleName(record->info.params.role)));
   }
   Result<dataplane::ReplyValue> removed =
@@ -384,7 +384,7 @@ Result<LegInfo> CallControl::SetMode(const std::string& session, const std::stri
   }
   if (record->info.params.role != mixer::Role::kSupervisor) {
     return MakeError(ErrorCode::kFailedPrecondition,
-                     fmt::format("leg '{}' is a {}, not a supervisor", leg,
+                     fmt::format("leg '{}' has role {}, not supervisor", leg,
                                  mixer::RoleName(record->info.params.role)));
   }
   Result<dataplane::ReplyValue> set =

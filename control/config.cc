@@ -36,6 +36,7 @@ constexpr FieldInfo kFields[] = {
      "end (a second signal stops at once)"},
     {"pin_workers", "--pin-workers", "pin worker threads to cores: true or false"},
     {"dataplane", "--dataplane", "packet back end: kernel or dpdk"},
+    {"kernel_io", "--kernel-io", "kernel socket back end: epoll, io_uring or auto"},
     {"log_format", "--log-format", "log line format: text or json"},
     {"log_level", "--log-level", "least severe level logged: trace, debug, info, warn, error"},
 };
@@ -175,6 +176,11 @@ Result<void> ApplyField(Config& config, std::string_view key, const FieldSetting
     } else {
       return FieldError(*field, setting, "expected kernel or dpdk");
     }
+  } else if (key == "kernel_io") {
+    if (value != "epoll" && value != "io_uring" && value != "auto") {
+      return FieldError(*field, setting, "expected epoll, io_uring or auto");
+    }
+    config.kernel_io = value;
   } else if (key == "log_format") {
     if (value == "text") {
       config.log_format = LogFormat::kText;
@@ -257,9 +263,10 @@ std::string Config::ToYaml() const {
   return fmt::format(
       "grpc_listen: \"{}\"\nmetrics_listen: \"{}\"\nrtp_ip: \"{}\"\nrtp_ports: \"{}-{}\"\n"
       "workers: {}\ntick_ms: {}\nmedia_timeout_s: {}\ndrain_timeout_s: {}\npin_workers: {}\n"
-      "dataplane: {}\nlog_format: {}\nlog_level: {}\n",
+      "dataplane: {}\nkernel_io: {}\nlog_format: {}\nlog_level: {}\n",
       grpc_listen.ToString(), metrics_listen.ToString(), rtp_ip, rtp_port_low, rtp_port_high,
-      workers, tick_ms, media_timeout_s, drain_timeout_s, pin_workers, dataplane == DataplaneKind::kKernel ? "kernel" : "dpdk",
+      workers, tick_ms, media_timeout_s, drain_timeout_s, pin_workers,
+      dataplane == DataplaneKind::kKernel ? "kernel" : "dpdk", kernel_io,
       log_format == LogFormat::kText ? "text" : "json",
       kLevelNames[static_cast<int>(log_level)]);
 }

@@ -37,6 +37,9 @@ struct Config {
   int drain_timeout_s = 0;   // on SIGTERM, wait this long for calls to end
   bool pin_workers = false;
   DataplaneKind dataplane = DataplaneKind::kKernel;
+  // Kernel back end: "epoll" (recvmmsg/sendmmsg), "io_uring", or "auto"
+  // (io_uring where the kernel allows it, else epoll).
+  std::string kernel_io = "epoll";
   LogFormat log_format = LogFormat::kText;
   LogLevel log_level = LogLevel::kInfo;
 

@@ -62,7 +62,8 @@ INSTANTIATE_TEST_SUITE_P(
                       BadValue{"log_format", "xml", "text or json"},
                       BadValue{"log_level", "loud", "trace, debug, info, warn or error"},
                       BadValue{"pin_workers", "maybe", "true or false"},
-                      BadValue{"dataplane", "xdp", "kernel or dpdk"}));
+                      BadValue{"dataplane", "xdp", "kernel or dpdk"},
+                      BadValue{"kernel_io", "select", "epoll, io_uring or auto"}));
 
 TEST(ConfigTest, AcceptsValuesInRange) {
   Config config;

@@ -19,6 +19,7 @@
 #include "control/logging.h"
 #include "control/version.h"
 #include "control/grpc_server.h"
+#include "dataplane/kernel/kernel_io_mode.h"
 #include "dataplane/kernel/kernel_packet_io.h"
 #include "dataplane/worker_pool.h"
 
@@ -67,13 +68,23 @@ int Run(const Config& config) {
   pool_options.port_low = config.rtp_port_low;
   pool_options.port_high = config.rtp_port_high;
   pool_options.media_timeout = std::chrono::seconds(config.media_timeout_s);
-  auto make_io = [](const dataplane::WorkerOptions& worker)
+  Result<dataplane::KernelIoMode> io_mode = dataplane::ParseKernelIoMode(config.kernel_io);
+  if (!io_mode) {
+    Log(LogLevel::kError, "start_failed", {{"why", io_mode.error().message}});
+    return kExitStartFailed;
+  }
+  auto make_io = [&](const dataplane::WorkerOptions& worker)
       -> Result<std::unique_ptr<dataplane::PacketIo>> {
     dataplane::KernelPacketIoOptions io;
     io.max_ports = static_cast<size_t>(worker.port_high - worker.port_low + 1);
-    auto made = dataplane::KernelPacketIo::Create(io);
-    if (!made) return tl::unexpected(made.error());
-    return std::unique_ptr<dataplane::PacketIo>(std::move(*made));
+    dataplane::KernelIoChoice choice;
+    auto made = dataplane::MakeKernelPacketIo(io, *io_mode, &choice);
+    if (made && worker.index == 0) {
+      Log(LogLevel::kInfo, "packet_io",
+          {{"kernel_io", std::string(dataplane::KernelIoModeName(choice.mode))},
+           {"io_uring_unavailable", choice.uring_unavailable}});
+    }
+    return made;
   };
   Result<std::unique_ptr<dataplane::WorkerPool>> pool = dataplane::WorkerPool::Create(pool_options, make_io);
   if (!pool) {

@@ -127,7 +127,7 @@ Result<void> MediaSession::SetMode(int slot, SupervisorMode mode, bool beep) {
   SlotRole& role = roles_[static_cast<size_t>(slot)];
   if (role.role != Role::kSupervisor) {
     return MakeError(ErrorCode::kFailedPrecondition,
-                     fmt::format("leg slot {} is a {}, not a supervisor", slot, RoleName(role.role)));
+                     fmt::format("leg slot {} has role {}, not supervisor", slot, RoleName(role.role)));
   }
   role.mode = mode;
   custom_matrix_ = false;

@@ -14,7 +14,7 @@ build_packages=(
   cmake ninja-build g++ pkg-config
   libexpected-dev libfmt-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
-  libgtest-dev libgmock-dev libbenchmark-dev libsndfile1-dev
+  libgtest-dev libgmock-dev libbenchmark-dev libsndfile1-dev nlohmann-json3-dev liburing-dev
   libdpdk-dev
 )
 # What only the test command needs: clang with its sanitizer and libFuzzer runtimes,

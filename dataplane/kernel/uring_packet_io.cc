@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <bit>
 #include <cerrno>
 #include <cstring>
@@ -314,7 +315,16 @@ Result<std::unique_ptr<UringPacketIo>> UringPacketIo::Create(const KernelPacketI
   if (options.receive_burst > 1024 || options.send_batch > 1024) {
     return InvalidArgument("kernel packet I/O: receive_burst and send_batch must be <= 1024");
   }
-  if (auto probe = ProbeMultishotRecvmsg(); !probe) return tl::unexpected(std::move(probe.error()));
+  // A success is remembered: every ring torn down costs the threads that used
+  // it a spurious EINTR (see the header), and the answer does not change (a
+  // later sysctl or seccomp change still shows up as io_uring_setup failing in
+  // Init). Relaxed load, pairing with the relaxed store below: the flag
+  // publishes nothing but itself, and two threads probing at once is harmless.
+  static std::atomic<bool> probed_ok{false};
+  if (!probed_ok.load(std::memory_order_relaxed)) {
+    if (auto probe = ProbeMultishotRecvmsg(); !probe) return tl::unexpected(std::move(probe.error()));
+    probed_ok.store(true, std::memory_order_relaxed);
+  }
 
   // As many provided buffers as the pool has (the pool says how many packets
   // this worker means to hold at once), a power of two within the kernel's range.

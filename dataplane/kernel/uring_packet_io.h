@@ -65,6 +65,13 @@
 // one. Nothing allocates, locks or throws after Create. receive_burst and
 // max_recv_calls (recvmmsg tuning) do not apply here.
 //
+// Spurious wake-ups: tearing down any io_uring (this one, or the small probe
+// ring Create uses once per process) sends task work with TWA_SIGNAL to every
+// thread that used it, some milliseconds later. The next interruptible wait of
+// those threads then returns EINTR: epoll_wait, poll, io_uring_enter (restartable
+// calls such as read or nanosleep restart). Both back ends' Wait treat EINTR as
+// a wake-up; other code on the control thread (which runs Create) must too.
+//
 // Directions are Earshot's: rx arrives at a local port, tx leaves from one.
 // counters().syscalls counts io_uring_enter calls made by Wait, ReceiveBurst and
 // SendBurst only; OpenPort/ClosePort are setup.
