@@ -107,6 +107,11 @@ class PacketIo {
 
   // Waits until a packet may be ready or `timeout` passes (0: do not wait).
   virtual void Wait(std::chrono::nanoseconds timeout) = 0;
+  // Any thread: makes a Wait in progress, or the next one, return soon, so that
+  // a worker picks up a control command without waiting for its next tick.
+  // Back ends that cannot do this return false (the command then waits for the
+  // worker's next phase, at most a millisecond).
+  virtual bool Wake() = 0;
   // Takes up to out.size() received packets from any open port, without
   // waiting. Returns how many buffers were written to `out`.
   virtual size_t ReceiveBurst(std::span<PacketBuffer*> out) = 0;

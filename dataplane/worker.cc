@@ -46,8 +46,9 @@ void Bump(std::atomic<uint64_t>& counter, uint64_t by = 1) {
 Worker::Worker(WorkerOptions options, std::unique_ptr<PacketIo> io)
     : options_(std::move(options)),
       io_(std::move(io)),
-      // Control threads take turns (call_mutex_) at pushing commands and popping
-      // replies; the worker thread alone pops commands and pushes replies.
+      // Control threads take turns at pushing commands (push_mutex_) and popping
+      // replies (reply_mutex_); the worker thread alone pops commands and pushes
+      // replies.
       commands_(options_.command_queue, SpscQueue<Envelope>::SideCheck::kSerializedByCaller,
                 SpscQueue<Envelope>::SideCheck::kSoleThread),
       replies_(options_.command_queue, SpscQueue<Reply>::SideCheck::kSoleThread,
@@ -78,30 +79,47 @@ void Worker::Stop() {
 }
 
 Result<ReplyValue> Worker::Call(Command command, std::chrono::milliseconds timeout) {
-  std::lock_guard lock(call_mutex_);
-  const uint64_t sequence = ++next_sequence_;
-  if (!thread_.joinable() || stop_requested_.load(std::memory_order_acquire)) {
-    return MakeError(ErrorCode::kUnavailable, fmt::format("worker {} is not running", index()));
-  }
-  if (!commands_.TryPush(Envelope{sequence, std::move(command)})) {
-    return MakeError(ErrorCode::kResourceExhausted,
-                     fmt::format("worker {} command queue is full", index()));
-  }
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  Nanoseconds pause = std::chrono::microseconds(20);
-  while (std::chrono::steady_clock::now() < deadline) {
-    while (std::optional<Reply> reply = replies_.TryPop()) {
-      // Replies to calls that timed out earlier are dropped here (and what they
-      // carry is freed on this, the control, side).
-      if (reply->sequence != sequence) continue;
-      if (reply->error) return tl::unexpected(std::move(*reply->error));
-      return std::move(reply->value);
+  constexpr auto kReplyPoll = std::chrono::microseconds(200);
+  uint64_t sequence = 0;
+  {
+    std::lock_guard lock(push_mutex_);
+    if (!thread_.joinable() || stop_requested_.load(std::memory_order_acquire)) {
+      return MakeError(ErrorCode::kUnavailable, fmt::format("worker {} is not running", index()));
     }
-    SleepFor(pause);
-    pause = std::min<Nanoseconds>(pause * 2, std::chrono::microseconds(500));
+    sequence = ++next_sequence_;
+    if (!commands_.TryPush(Envelope{sequence, std::move(command)})) {
+      return MakeError(ErrorCode::kResourceExhausted,
+                       fmt::format("worker {} command queue is full", index()));
+    }
   }
-  return MakeError(ErrorCode::kUnavailable,
-                   fmt::format("worker {} did not answer within {} ms", index(), timeout.count()));
+  if (io_ != nullptr) io_->Wake();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::unique_lock lock(reply_mutex_);
+  for (;;) {
+    bool others = false;
+    while (std::optional<Reply> reply = replies_.TryPop()) {
+      // What a caller that timed out leaves behind is freed here, on the
+      // control side, where it was made.
+      if (abandoned_.erase(reply->sequence) > 0) continue;
+      others |= reply->sequence != sequence;
+      replies_for_others_.insert_or_assign(reply->sequence, std::move(*reply));
+    }
+    if (others) reply_ready_.notify_all();
+    auto mine = replies_for_others_.find(sequence);
+    if (mine != replies_for_others_.end()) {
+      Reply reply = std::move(mine->second);
+      replies_for_others_.erase(mine);
+      if (reply.error) return tl::unexpected(std::move(*reply.error));
+      return std::move(reply.value);
+    }
+    const auto now = std::chrono::steady_clock::now();
+    if (now >= deadline) {
+      abandoned_.insert(sequence);
+      return MakeError(ErrorCode::kUnavailable,
+                       fmt::format("worker {} did not answer within {} ms", index(), timeout.count()));
+    }
+    reply_ready_.wait_until(lock, std::min<std::chrono::steady_clock::time_point>(deadline, now + kReplyPoll));
+  }
 }
 
 void Worker::Run() {
@@ -129,6 +147,7 @@ void Worker::DrainCommands() {
     Bump(counters_.commands);
     Reply reply = Execute(*envelope);
     (void)replies_.TryPush(std::move(reply));
+    reply_ready_.notify_all();
   }
 }
 

@@ -24,7 +24,10 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <condition_variable>
+#include <map>
 #include <mutex>
+#include <set>
 #include <optional>
 #include <string>
 #include <thread>
@@ -132,9 +135,19 @@ class Worker {
   std::atomic<bool> stop_requested_{false};
   std::thread thread_;
 
-  // Control side of the queues; the mutex makes the control threads one producer.
-  std::mutex call_mutex_;
-  uint64_t next_sequence_ = 0;
+  // Control side of the queues. Control threads take turns at pushing commands
+  // (push_mutex_) and at popping replies (reply_mutex_), so each side of each
+  // queue has one user at a time; many commands may be in flight at once, and
+  // a caller takes its own reply by sequence number.
+  std::mutex push_mutex_;
+  uint64_t next_sequence_ = 0;  // guarded by push_mutex_
+  std::mutex reply_mutex_;
+  // Notified by the worker (without a lock) after it answers; waiters also look
+  // again every kReplyPoll in case a notification fell between their check and
+  // their wait.
+  std::condition_variable reply_ready_;
+  std::map<uint64_t, Reply> replies_for_others_;  // guarded by reply_mutex_
+  std::set<uint64_t> abandoned_;                  // callers that gave up; guarded by reply_mutex_
   SpscQueue<Envelope> commands_;
   SpscQueue<Reply> replies_;
   SpscQueue<WorkerEvent> events_;

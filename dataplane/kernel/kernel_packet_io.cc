@@ -1,7 +1,10 @@
 #include "dataplane/kernel/kernel_packet_io.h"
 
 #include <netinet/in.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <unistd.h>
 #include <time.h>
 
 #include <algorithm>
@@ -18,6 +21,8 @@ namespace earshot::dataplane {
 namespace {
 
 constexpr uint32_t kClosedInRound = UINT32_MAX;
+// The epoll tag of the wake eventfd; never a port handle (max_ports is far below).
+constexpr uint32_t kWakeTag = UINT32_MAX - 1;
 // Far more than any machine has file descriptors for; keeps handles in int32.
 constexpr size_t kMaxPortsLimit = 1 << 20;
 
@@ -68,15 +73,25 @@ Result<std::unique_ptr<KernelPacketIo>> KernelPacketIo::Create(
                          : ErrorCode::kInternal,
                      "epoll_create1 failed: " + ErrnoText(error));
   }
-  return std::unique_ptr<KernelPacketIo>(new KernelPacketIo(options, std::move(epoll_fd)));
+  UniqueFd wake_fd(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  epoll_event wake_event{};
+  wake_event.events = EPOLLIN;
+  wake_event.data.u32 = kWakeTag;
+  if (!wake_fd || epoll_ctl(epoll_fd.get(), EPOLL_CTL_ADD, wake_fd.get(), &wake_event) != 0) {
+    return MakeError(ErrorCode::kResourceExhausted, "eventfd for waking the worker: " + ErrnoText(errno));
+  }
+  return std::unique_ptr<KernelPacketIo>(
+      new KernelPacketIo(options, std::move(epoll_fd), std::move(wake_fd)));
 }
 
-KernelPacketIo::KernelPacketIo(const KernelPacketIoOptions& options, UniqueFd epoll_fd)
+KernelPacketIo::KernelPacketIo(const KernelPacketIoOptions& options, UniqueFd epoll_fd,
+                               UniqueFd wake_fd)
     : options_(options),
       epoll_fd_(std::move(epoll_fd)),
+      wake_fd_(std::move(wake_fd)),
       pool_(options.pool_buffers),
       ports_(options.max_ports),
-      round_(options.max_ports),
+      round_(options.max_ports + 1),  // every port and the wake eventfd
       rx_msgs_(options.receive_burst),
       rx_iovs_(options.receive_burst),
       rx_names_(options.receive_burst),
@@ -218,7 +233,21 @@ size_t KernelPacketIo::StartRound(int timeout_ms) {
   round_pos_ = 0;
   // EINTR (a signal) or any other failure: an empty round; the caller waits again.
   round_end_ = ready > 0 ? static_cast<size_t>(ready) : 0;
+  for (size_t i = 0; i < round_end_; ++i) {
+    if (round_[i].data.u32 != kWakeTag) continue;
+    uint64_t wakes = 0;
+    (void)!read(wake_fd_.get(), &wakes, sizeof wakes);  // reset the eventfd
+    ++counters_.syscalls;
+    round_[i].data.u32 = kClosedInRound;  // not a port: skipped like a closed one
+  }
   return round_end_;
+}
+
+bool KernelPacketIo::Wake() {
+  const uint64_t one = 1;
+  // EAGAIN only if the counter is about to overflow: a wake is pending anyway.
+  (void)!write(wake_fd_.get(), &one, sizeof one);
+  return true;
 }
 
 void KernelPacketIo::Wait(std::chrono::nanoseconds timeout) {

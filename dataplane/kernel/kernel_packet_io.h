@@ -94,6 +94,7 @@ class KernelPacketIo final : public PacketIo {
   // epoll_waits, rounding `timeout` up to whole milliseconds (0 and negative
   // values do not block).
   void Wait(std::chrono::nanoseconds timeout) override;
+  bool Wake() override;
   size_t ReceiveBurst(std::span<PacketBuffer*> out) override;
   size_t SendBurst(std::span<PacketBuffer*> packets) override;
 
@@ -107,7 +108,7 @@ class KernelPacketIo final : public PacketIo {
     SocketAddress local;
   };
 
-  KernelPacketIo(const KernelPacketIoOptions& options, UniqueFd epoll_fd);
+  KernelPacketIo(const KernelPacketIoOptions& options, UniqueFd epoll_fd, UniqueFd wake_fd);
   bool IsOpen(PortHandle port) const;
   // epoll_wait into the round; returns how many sockets it holds.
   size_t StartRound(int timeout_ms);
@@ -118,6 +119,7 @@ class KernelPacketIo final : public PacketIo {
 
   const KernelPacketIoOptions options_;
   UniqueFd epoll_fd_;
+  UniqueFd wake_fd_;  // an eventfd in the epoll set: Wake() writes, StartRound drains
   PacketPool pool_;
   PacketIoCounters counters_;
 

@@ -114,6 +114,10 @@ class UringPacketIo final : public PacketIo {
   // waits in io_uring_enter with a nanosecond timeout (0 and negative values do
   // not block, and make no system call).
   void Wait(std::chrono::nanoseconds timeout) override;
+  // Not wired yet: waking an io_uring wait from another thread needs a
+  // completion posted to this ring (a poll on an eventfd, or MSG_RING). Control
+  // commands then wait for the worker's next phase, at most a millisecond.
+  bool Wake() override { return false; }
   size_t ReceiveBurst(std::span<PacketBuffer*> out) override;
   size_t SendBurst(std::span<PacketBuffer*> packets) override;
 
