@@ -15,6 +15,11 @@ grpc::Status SystemService::GetStatus(grpc::ServerContext*, const earshot::v1::G
     worker->set_ticks(snapshot.ticks);
     worker->set_tick_overruns(snapshot.overruns);
     worker->set_skipped_ticks(snapshot.skipped_ticks);
+    worker->set_sessions(snapshot.sessions);
+    worker->set_legs(snapshot.legs);
+    worker->set_rx_packets(snapshot.rx_packets);
+    worker->set_tx_packets(snapshot.tx_packets);
+    worker->set_rx_dropped(snapshot.rx_dropped);
   }
   return grpc::Status::OK;
 }

@@ -16,8 +16,10 @@
 
 #include "earshot/v1/events.grpc.pb.h"
 #include "earshot/v1/sessions.grpc.pb.h"
+#include "earshot/v1/system.grpc.pb.h"
 #include "tests/support/rtp_phone.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/tshark.h"
 
 namespace earshot {
 namespace {
@@ -40,11 +42,11 @@ class EarshotdApiTest : public ::testing::Test {
     std::smatch match;
     std::string log = daemon_->stderr_text();
     ASSERT_TRUE(std::regex_search(log, match, std::regex("grpc=(127\\.0\\.0\\.1:[0-9]+)")));
-    auto channel = grpc::CreateChannel(match[1].str(), grpc::InsecureChannelCredentials());
-    sessions_ = v1::Sessions::NewStub(channel);
-    supervision_ = v1::Supervision::NewStub(channel);
-    stats_ = v1::Stats::NewStub(channel);
-    events_ = v1::Events::NewStub(channel);
+    channel_ = grpc::CreateChannel(match[1].str(), grpc::InsecureChannelCredentials());
+    sessions_ = v1::Sessions::NewStub(channel_);
+    supervision_ = v1::Supervision::NewStub(channel_);
+    stats_ = v1::Stats::NewStub(channel_);
+    events_ = v1::Events::NewStub(channel_);
   }
 
   void TearDown() override {
@@ -104,6 +106,7 @@ class EarshotdApiTest : public ::testing::Test {
   }
 
   std::unique_ptr<Subprocess> daemon_;
+  std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<v1::Sessions::Stub> sessions_;
   std::unique_ptr<v1::Supervision::Stub> supervision_;
   std::unique_ptr<v1::Stats::Stub> stats_;
@@ -137,6 +140,8 @@ TEST_F(EarshotdApiTest, SupervisedCallThroughTheApi) {
   supervisor.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
 
   std::vector<RtpPhone*> phones = {&customer, &agent, &supervisor};
+  // tshark watches what Earshot sends the customer through all three modes.
+  earshot::testing::RtpCapture capture(customer.port(), 3);
   Talk(phones, 30);
   EXPECT_GT(supervisor.Level(440.0), kHeard);
   EXPECT_GT(supervisor.Level(770.0), kHeard);
@@ -162,6 +167,17 @@ TEST_F(EarshotdApiTest, SupervisedCallThroughTheApi) {
       EXPECT_EQ(static_cast<uint16_t>(packets[i].sequence - packets[i - 1].sequence), 1);
       EXPECT_EQ(packets[i].timestamp - packets[i - 1].timestamp, 160u);
     }
+  }
+
+  if (capture.started()) {
+    std::optional<earshot::testing::RtpStreamReport> report = capture.Analyse(customer.packets()[0].ssrc);
+    ASSERT_TRUE(report.has_value());
+    EXPECT_GT(report->packets, 100) << report->analysis;
+    EXPECT_EQ(report->lost, 0) << report->analysis;
+    EXPECT_FALSE(report->problem) << report->analysis;
+    EXPECT_NEAR(report->mean_delta_ms, 20.0, 0.2) << report->analysis;
+  } else {
+    std::printf("tshark check skipped: %s\n", capture.why_not().c_str());
   }
 
   v1::GetSessionStatsRequest stats_request;
@@ -252,7 +268,7 @@ TEST_F(EarshotdApiTest, BadRequestsGetTheirStatusCodesAndTheCallGoesOn) {
 
 TEST_F(EarshotdApiTest, ManyClientsCreateAndDeleteWithoutLeaks) {
   constexpr int kClients = 8;
-  constexpr int kSessionsEach = 60;
+  constexpr int kSessionsEach = 63;  // 504 sessions
   std::vector<std::thread> clients;
   std::atomic<int> failures{0};
   for (int client = 0; client < kClients; ++client) {
@@ -278,6 +294,15 @@ TEST_F(EarshotdApiTest, ManyClientsCreateAndDeleteWithoutLeaks) {
   v1::ListSessionsResponse list;
   ASSERT_TRUE(sessions_->ListSessions(Context().get(), v1::ListSessionsRequest(), &list).ok());
   EXPECT_EQ(list.sessions_size(), 0);
+  // The workers hold nothing any more: no session, no leg, no port.
+  auto system = v1::System::NewStub(channel_);
+  v1::GetStatusResponse status;
+  ASSERT_TRUE(system->GetStatus(Context().get(), v1::GetStatusRequest(), &status).ok());
+  ASSERT_EQ(status.workers_size(), 2);
+  for (const v1::WorkerStatus& worker : status.workers()) {
+    EXPECT_EQ(worker.sessions(), 0u);
+    EXPECT_EQ(worker.legs(), 0u);
+  }
   // Every port came back: a new session can still get legs on the whole range.
   ASSERT_TRUE(CreateSession("after").ok());
   RtpPhone phone(440.0);

@@ -21,6 +21,7 @@
 #include "tests/support/media_files.h"
 #include "tests/support/rtp_phone.h"
 #include "tests/support/subprocess.h"
+#include "tests/support/tshark.h"
 
 namespace earshot::dataplane {
 namespace {
@@ -41,9 +42,8 @@ std::unique_ptr<mixer::LegMedia> G711Leg() {
 
 TEST(FfmpegPeerTest, SpeechFromFfmpegReachesTheAgentAsOneCleanStream) {
   std::optional<std::string> ffmpeg = FindProgram("ffmpeg");
-  std::optional<std::string> tshark = FindProgram("tshark");
   std::optional<std::string> media_dir = earshot::testing::SharedMediaDir();
-  if (!ffmpeg || !tshark || !media_dir) GTEST_SKIP() << "needs ffmpeg, tshark and ../shared/media";
+  if (!ffmpeg || !media_dir) GTEST_SKIP() << "needs ffmpeg and ../shared/media";
 
   WorkerOptions options;
   options.port_low = 42000;
@@ -74,13 +74,8 @@ TEST(FfmpegPeerTest, SpeechFromFfmpegReachesTheAgentAsOneCleanStream) {
   ASSERT_TRUE(customer_leg.has_value() && agent_leg.has_value());
   agent.SendTo("127.0.0.1", agent_leg->local.port());
 
-  const std::string capture = ::testing::TempDir() + "earshot_agent.pcapng";
-  std::remove(capture.c_str());
-  Subprocess capturing({*tshark, "-i", "lo", "-f", "udp and dst port " + std::to_string(agent.port()),
-                        "-a", "duration:6", "-w", capture});
-  if (!capturing.WaitForStderr("Capturing on", 10s)) {
-    GTEST_SKIP() << "tshark cannot capture on lo here: " << capturing.stderr_text();
-  }
+  earshot::testing::RtpCapture capture(agent.port(), 6);
+  if (!capture.started()) GTEST_SKIP() << capture.why_not();
   Subprocess sender({*ffmpeg, "-hide_banner", "-loglevel", "error", "-i",
                      *media_dir + "/customer_8k.wav", "-t", "4", "-af",
                      "asetnsamples=n=160:p=0,arealtime", "-c:a", "pcm_mulaw", "-f", "rtp",
@@ -95,34 +90,20 @@ TEST(FfmpegPeerTest, SpeechFromFfmpegReachesTheAgentAsOneCleanStream) {
     agent.Drain();
   }
   EXPECT_EQ(sender.Wait(10s), 0) << sender.stderr_text();
-  ASSERT_EQ(capturing.Wait(15s), 0) << capturing.stderr_text();
 
   // tshark's RTP stream analysis of what Earshot sent to the agent.
-  auto analysis = RunToCompletion({*tshark, "-r", capture, "-q", "-d",
-                                   "udp.port==" + std::to_string(agent.port()) + ",rtp", "-z",
-                                   "rtp,streams"});
-  ASSERT_EQ(analysis.exit_code, 0) << analysis.err;
-  std::smatch stream;
-  // start end src port dst port 0x000A6E27 g711U packets lost (percent%) min mean max delta ...
-  const std::regex row(
-      "([0-9.]+)\\s+([0-9.]+)\\s+\\S+\\s+\\d+\\s+\\S+\\s+\\d+\\s+0x000A6E27\\s+\\S+\\s+(\\d+)\\s+"
-      "(-?\\d+)\\s+\\((-?[0-9.]+)%\\)\\s+([0-9.]+)\\s+([0-9.]+)\\s+([0-9.]+)([^\\n]*)",
-      std::regex::icase);
-  ASSERT_TRUE(std::regex_search(analysis.out, stream, row)) << analysis.out;
-  const double span_s = std::stod(stream[2].str()) - std::stod(stream[1].str());
-  const int packets = std::stoi(stream[3].str());
-  const int lost = std::stoi(stream[4].str());
-  const double mean_delta_ms = std::stod(stream[7].str());
-  EXPECT_EQ(lost, 0) << analysis.out;
-  EXPECT_EQ(stream[9].str().find('X'), std::string::npos) << "tshark flags a problem:\n" << analysis.out;
+  std::optional<earshot::testing::RtpStreamReport> report = capture.Analyse(0xA6E27);
+  ASSERT_TRUE(report.has_value());
+  ASSERT_GT(report->packets, 0) << report->analysis;
+  EXPECT_EQ(report->lost, 0) << report->analysis;
+  EXPECT_FALSE(report->problem) << report->analysis;
   // One packet every 20 ms for the whole capture (the agent leg sends from the
   // moment it exists, whether or not anyone talks).
-  EXPECT_GT(span_s, 4.0) << analysis.out;
-  EXPECT_NEAR(packets, span_s / 0.020 + 1, 2.0) << analysis.out;
-  EXPECT_NEAR(mean_delta_ms, 20.0, 0.1) << analysis.out;
-  RecordProperty("packets", packets);
-  RecordProperty("mean_delta_ms", stream[7].str());
-  RecordProperty("max_delta_ms", stream[8].str());
+  EXPECT_GT(report->span_s, 4.0) << report->analysis;
+  EXPECT_NEAR(report->packets, report->span_s / 0.020 + 1, 2.0) << report->analysis;
+  EXPECT_NEAR(report->mean_delta_ms, 20.0, 0.1) << report->analysis;
+  RecordProperty("packets", report->packets);
+  RecordProperty("max_delta_ms", std::to_string(report->max_delta_ms));
 
   // The agent heard speech while ffmpeg was sending, and the customer leg latched to it.
   double energy = 0.0;
