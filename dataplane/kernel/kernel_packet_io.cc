@@ -1,5 +1,7 @@
 #include "dataplane/kernel/kernel_packet_io.h"
 
+#include "dataplane/kernel/udp_socket.h"
+
 #include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
@@ -26,8 +28,6 @@ constexpr uint32_t kWakeTag = UINT32_MAX - 1;
 // Far more than any machine has file descriptors for; keeps handles in int32.
 constexpr size_t kMaxPortsLimit = 1 << 20;
 
-std::string ErrnoText(int error) { return std::system_category().message(error); }
-
 int64_t MonotonicNs() {
   timespec now;
   clock_gettime(CLOCK_MONOTONIC, &now);
@@ -44,10 +44,6 @@ int TimeoutMs(std::chrono::nanoseconds timeout) {
   return static_cast<int>((ns + kNsPerMs - 1) / kNsPerMs);
 }
 
-tl::unexpected<Error> SocketError(const char* what, const SocketAddress& local, int error) {
-  return MakeError(ErrorCode::kInternal,
-                   std::string(what) + " for " + local.ToString() + " failed: " + ErrnoText(error));
-}
 
 }  // namespace
 
@@ -132,63 +128,10 @@ Result<PortHandle> KernelPacketIo::OpenPort(const SocketAddress& local) {
                                                         std::to_string(ports_.size()) +
                                                         " port slots are in use");
   }
-  const int family = local.family();
-  UniqueFd fd(socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_UDP));
-  if (!fd) {
-    const int error = errno;
-    ErrorCode code = ErrorCode::kInternal;
-    if (error == EMFILE || error == ENFILE || error == ENOBUFS || error == ENOMEM) {
-      code = ErrorCode::kResourceExhausted;
-    } else if (error == EAFNOSUPPORT) {
-      code = ErrorCode::kUnavailable;  // e.g. IPv6 disabled on this host
-    }
-    return MakeError(code,
-                     "cannot open a socket for " + local.ToString() + ": " + ErrnoText(error));
-  }
-  const int on = 1;
-  if (family == AF_INET6 && setsockopt(fd.get(), IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on)) != 0) {
-    return SocketError("IPV6_V6ONLY", local, errno);
-  }
-  if (options_.mark_expedited_forwarding) {
-    const int tos = kTrafficClassEf;
-    const int result = family == AF_INET6
-                           ? setsockopt(fd.get(), IPPROTO_IPV6, IPV6_TCLASS, &tos, sizeof(tos))
-                           : setsockopt(fd.get(), IPPROTO_IP, IP_TOS, &tos, sizeof(tos));
-    if (result != 0) return SocketError("setting DSCP EF", local, errno);
-  }
-  if (options_.socket_receive_buffer &&
-      setsockopt(fd.get(), SOL_SOCKET, SO_RCVBUF, &*options_.socket_receive_buffer, sizeof(int)) !=
-          0) {
-    return SocketError("SO_RCVBUF", local, errno);
-  }
-  if (options_.socket_send_buffer && setsockopt(fd.get(), SOL_SOCKET, SO_SNDBUF,
-                                                &*options_.socket_send_buffer, sizeof(int)) != 0) {
-    return SocketError("SO_SNDBUF", local, errno);
-  }
-
-  sockaddr_storage storage;
-  const socklen_t length = local.ToSockaddr(storage);
-  if (bind(fd.get(), reinterpret_cast<const sockaddr*>(&storage), length) != 0) {
-    const int error = errno;
-    switch (error) {
-      case EADDRINUSE:
-        return MakeError(ErrorCode::kAlreadyExists,
-                         "cannot bind " + local.ToString() + ": the port is already in use");
-      case EADDRNOTAVAIL:
-        return InvalidArgument("cannot bind " + local.ToString() +
-                               ": the address is not one of this host's");
-      case EACCES:
-        return MakeError(ErrorCode::kPermissionDenied,
-                         "cannot bind " + local.ToString() + ": " + ErrnoText(error));
-      default:
-        return SocketError("bind", local, error);
-    }
-  }
-  // With port 0 the kernel chose the port; read back what is really bound.
-  socklen_t bound_length = sizeof(storage);
-  if (getsockname(fd.get(), reinterpret_cast<sockaddr*>(&storage), &bound_length) != 0) {
-    return SocketError("getsockname", local, errno);
-  }
+  SocketAddress bound;
+  Result<UniqueFd> opened = OpenUdpSocket(local, options_, bound);
+  if (!opened) return tl::unexpected(std::move(opened.error()));
+  UniqueFd fd = std::move(*opened);
 
   const PortHandle handle = free_handles_.back();
   epoll_event event{};
@@ -203,7 +146,7 @@ Result<PortHandle> KernelPacketIo::OpenPort(const SocketAddress& local) {
   free_handles_.pop_back();
   Port& port = ports_[static_cast<size_t>(handle)];
   port.fd = std::move(fd);
-  port.local = SocketAddress::FromSockaddr(storage);
+  port.local = bound;
   return handle;
 }
 
