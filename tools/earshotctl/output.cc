@@ -178,6 +178,11 @@ Json StatusJson(const v1::GetStatusResponse& status) {
         {"ticks", worker.ticks()},
         {"tick_overruns", worker.tick_overruns()},
         {"skipped_ticks", worker.skipped_ticks()},
+        {"sessions", worker.sessions()},
+        {"legs", worker.legs()},
+        {"rx_packets", worker.rx_packets()},
+        {"tx_packets", worker.tx_packets()},
+        {"rx_dropped", worker.rx_dropped()},
     });
   }
   return {
@@ -267,8 +272,11 @@ std::string FormatStatus(const v1::GetStatusResponse& status, Format format) {
                                  status.version(), status.dataplane(), status.tick_ms(),
                                  status.workers_size(), status.workers_size() == 1 ? "" : "s");
   for (const v1::WorkerStatus& worker : status.workers()) {
-    text += fmt::format("  worker {}: {} ticks, {} overruns, {} skipped\n", worker.index(),
-                        worker.ticks(), worker.tick_overruns(), worker.skipped_ticks());
+    text += fmt::format(
+        "  worker {}: {} sessions, {} legs, {} ticks, {} overruns, {} skipped, rx {} tx {} "
+        "dropped {}\n",
+        worker.index(), worker.sessions(), worker.legs(), worker.ticks(), worker.tick_overruns(),
+        worker.skipped_ticks(), worker.rx_packets(), worker.tx_packets(), worker.rx_dropped());
   }
   return text;
 }

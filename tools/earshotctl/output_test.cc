@@ -240,8 +240,8 @@ TEST(HumanTest, StatsShowEveryCounterAndTheDropsThatHappened) {
 TEST(HumanTest, HealthShowsEveryWorker) {
   EXPECT_EQ(FormatStatus(Status(), Format::kHuman),
             "earshotd 0.1.0, dataplane kernel, tick 20 ms, 2 workers\n"
-            "  worker 0: 1000 ticks, 0 overruns, 0 skipped\n"
-            "  worker 1: 1001 ticks, 1 overruns, 0 skipped\n");
+            "  worker 0: 0 sessions, 0 legs, 1000 ticks, 0 overruns, 0 skipped, rx 0 tx 0 dropped 0\n"
+            "  worker 1: 0 sessions, 0 legs, 1001 ticks, 1 overruns, 0 skipped, rx 0 tx 0 dropped 0\n");
 }
 
 TEST(HumanTest, DoneIsALineOrAnEmptyObject) {
