@@ -345,7 +345,7 @@ grpc::Status StatsService::GetSessionStats(grpc::ServerContext*,
 grpc::Status EventsService::Subscribe(grpc::ServerContext* context,
                                       const v1::SubscribeRequest* request,
                                       grpc::ServerWriter<v1::Event>* writer) {
-  uint64_t last = request->after_sequence() == 0 ? bus_.last_sequence() : request->after_sequence();
+  uint64_t last = request->has_after_sequence() ? request->after_sequence() : bus_.last_sequence();
   // Short waits, so that a cancelled stream or a server shutdown ends it soon.
   while (!context->IsCancelled()) {
     for (const v1::Event& event : bus_.Wait(last, std::chrono::milliseconds(200))) {

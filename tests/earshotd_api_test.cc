@@ -313,8 +313,7 @@ TEST_F(EarshotdApiTest, ManyClientsCreateAndDeleteWithoutLeaks) {
 TEST_F(EarshotdApiTest, EventFeedFollowsTheCallInOrder) {
   // Subscribe first; collect until the session has ended.
   grpc::ClientContext feed_context;
-  v1::SubscribeRequest subscribe;
-  subscribe.set_after_sequence(0);
+  v1::SubscribeRequest subscribe;  // no after_sequence: from now on
   auto feed = events_->Subscribe(&feed_context, subscribe);
   std::this_thread::sleep_for(300ms);  // let the subscription reach the server
 

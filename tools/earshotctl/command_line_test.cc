@@ -207,7 +207,7 @@ TEST_F(CommandLineTest, MatrixTakesRepeatedOrListedGains) {
 
 TEST_F(CommandLineTest, EventsFollowFromNowUnlessToldOtherwise) {
   auto follow = ParseRequest<FollowEvents>({"events"});
-  EXPECT_EQ(follow.request.after_sequence(), 0u);
+  EXPECT_FALSE(follow.request.has_after_sequence());
   EXPECT_EQ(follow.count, 0u);
   EXPECT_FALSE(follow.duration.has_value());
   follow = ParseRequest<FollowEvents>(

@@ -258,7 +258,7 @@ TEST_F(RunTest, UsageErrorsAndHelpConnectToNothing) {
 
 TEST_F(RunTest, EventsPrintOneLineEachUntilTheStreamEnds) {
   EXPECT_CALL(
-      api_, Subscribe(Truly([](const v1::SubscribeRequest& r) { return r.after_sequence() == 0; }),
+      api_, Subscribe(Truly([](const v1::SubscribeRequest& r) { return !r.has_after_sequence(); }),
                       std::optional<std::chrono::milliseconds>(), _))
       .WillOnce(Stream({Event(1, v1::EVENT_SESSION_CREATED), Event(2, v1::EVENT_SESSION_ENDED)}));
   Outcome outcome = Run({"--json", "events"});
