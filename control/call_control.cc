@@ -133,6 +133,14 @@ CallControl::LegRecord* CallControl::FindLeg(SessionRecord& record, const std::s
   return nullptr;
 }
 
+Result<CallControl::LegRecord*> CallControl::RequireLeg(SessionRecord& record, const std::string& leg) {
+  LegRecord* found = FindLeg(record, leg);
+  if (found == nullptr) {
+    return MakeError(ErrorCode::kNotFound, fmt::format("no leg '{}' in session '{}'", leg, record.id));
+  }
+  return found;
+}
+
 Result<SessionInfo> CallControl::CreateSession(const std::string& id, const SessionParams& params) {
   if (Result<void> valid = CheckId("session", id); !valid) return tl::unexpected(valid.error());
   const int tick = static_cast<int>(workers_.options().tick.count());
@@ -329,10 +337,9 @@ Result<LegInfo> CallControl::UpdateLeg(const std::string& session, const std::st
   std::unique_lock<std::mutex> lock;
   auto found = FindLive(session, lock);
   if (!found) return tl::unexpected(found.error());
-  LegRecord* record = FindLeg(**found, leg);
-  if (record == nullptr) {
-    return MakeError(ErrorCode::kNotFound, fmt::format("no leg '{}' in session '{}'", leg, session));
-  }
+  Result<LegRecord*> existing = RequireLeg(**found, leg);
+  if (!existing) return tl::unexpected(existing.error());
+  LegRecord* record = *existing;
   LegParams params = record->info.params;
   if (remote) params.remote = *remote;
   if (direction) params.direction = *direction;
@@ -353,10 +360,9 @@ Result<void> CallControl::RemoveLeg(const std::string& session, const std::strin
   std::unique_lock<std::mutex> lock;
   auto found = FindLive(session, lock);
   if (!found) return tl::unexpected(found.error());
-  LegRecord* record = FindLeg(**found, leg);
-  if (record == nullptr) {
-    return MakeError(ErrorCode::kNotFound, fmt::format("no leg '{}' in session '{}'", leg, session));
-  }
+  Result<LegRecord*> existing = RequireLeg(**found, leg);
+  if (!existing) return tl::unexpected(existing.error());
+  LegRecord* record = *existing;
   if (supervisors_only && record->info.params.role != mixer::Role::kSupervisor) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      fmt::format("leg '{}' has role {}, not supervisor; remove it with RemoveLeg", leg,
@@ -378,10 +384,9 @@ Result<LegInfo> CallControl::SetMode(const std::string& session, const std::stri
   std::unique_lock<std::mutex> lock;
   auto found = FindLive(session, lock);
   if (!found) return tl::unexpected(found.error());
-  LegRecord* record = FindLeg(**found, leg);
-  if (record == nullptr) {
-    return MakeError(ErrorCode::kNotFound, fmt::format("no leg '{}' in session '{}'", leg, session));
-  }
+  Result<LegRecord*> existing = RequireLeg(**found, leg);
+  if (!existing) return tl::unexpected(existing.error());
+  LegRecord* record = *existing;
   if (record->info.params.role != mixer::Role::kSupervisor) {
     return MakeError(ErrorCode::kFailedPrecondition,
                      fmt::format("leg '{}' has role {}, not supervisor", leg,

@@ -140,6 +140,8 @@ class CallControl {
                                                   std::unique_lock<std::mutex>& lock);
   SessionInfo Describe(const SessionRecord& record) const;
   LegRecord* FindLeg(SessionRecord& record, const std::string& leg);
+  // The leg, or NOT_FOUND naming it and its session.
+  Result<LegRecord*> RequireLeg(SessionRecord& record, const std::string& leg);
   Result<dataplane::ReplyValue> Call(const SessionRecord& record, dataplane::Command command);
   void ReleaseHandle(int worker, dataplane::SessionHandle handle);
   void Publish(earshot::v1::EventType type, const std::string& session, const LegInfo* leg);
