@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "control/codec_factory.h"
+#include "control/proto_convert.h"
 #include "mixer/media_session.h"
 
 namespace earshot::control {
@@ -45,9 +46,9 @@ void CallControl::Publish(earshot::v1::EventType type, const std::string& sessio
   event.set_session_id(session);
   if (leg != nullptr) {
     event.set_leg_id(leg->id);
-    event.set_role(static_cast<earshot::v1::Role>(static_cast<int>(leg->params.role) + 1));
+    event.set_role(ToProto(leg->params.role));
     if (leg->params.role == mixer::Role::kSupervisor) {
-      event.set_mode(static_cast<earshot::v1::Mode>(static_cast<int>(leg->mode) + 1));
+      event.set_mode(ToProto(leg->mode));
     }
   }
   events_.Publish(std::move(event));
