@@ -33,3 +33,8 @@ if(NOT EARSHOT_DPDK STREQUAL "OFF")
     message(STATUS "DPDK not found: building the kernel packet back end only")
   endif()
 endif()
+
+# Media libraries (ENVIRONMENT.md): the pkg-config name of libsrtp2 is libsrtp2.
+pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus)
+pkg_check_modules(SPEEXDSP REQUIRED IMPORTED_TARGET speexdsp)
+pkg_check_modules(SRTP REQUIRED IMPORTED_TARGET libsrtp2)

@@ -15,11 +15,11 @@ build_packages=(
   libexpected-dev libfmt-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev libsndfile1-dev nlohmann-json3-dev liburing-dev
-  libdpdk-dev
+  libdpdk-dev libopus-dev libspeexdsp-dev libsrtp2-dev
 )
 # What only the test command needs: clang with its sanitizer and libFuzzer runtimes,
 # and the real peers the integration tests talk to.
-test_packages=(clang libclang-rt-14-dev ffmpeg tshark)
+test_packages=(clang libclang-rt-14-dev ffmpeg tshark gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
 
 say() { printf '== %s\n' "$*" >&2; }
 
