@@ -2,6 +2,7 @@
 
 #include "control/proto_convert.h"
 
+#include <algorithm>
 #include <charconv>
 
 #include <fmt/format.h>
@@ -62,6 +63,15 @@ Result<dataplane::SocketAddress> ParseRemote(const std::string& text) {
   return address;
 }
 
+LegSrtpParams FromProto(const v1::SrtpSpec& spec) {
+  LegSrtpParams params;
+  params.suite = spec.suite();
+  params.remote_key = SecretText(spec.remote_key());
+  params.local_key = SecretText(spec.local_key());
+  params.replay_window = static_cast<int>(std::min<uint32_t>(spec.replay_window(), 1u << 30));
+  return params;
+}
+
 Result<LegParams> FromProto(const v1::LegSpec& spec, bool supervisor) {
   LegParams params;
   if (supervisor) {
@@ -91,10 +101,13 @@ Result<LegParams> FromProto(const v1::LegSpec& spec, bool supervisor) {
   std::optional<dataplane::Direction> direction = FromProto(spec.direction());
   if (!direction) return InvalidArgument("unknown direction");
   params.direction = *direction;
+  if (spec.has_srtp() && !spec.srtp().suite().empty()) params.srtp = FromProto(spec.srtp());
   return params;
 }
 
-void ToProto(const LegInfo& info, v1::Leg& leg) {
+// Keys are never echoed: the spec keeps the suite; Earshot's own key is in the
+// answer to the request that made or changed it (`with_local_key`).
+void ToProto(const LegInfo& info, v1::Leg& leg, bool with_local_key = false) {
   leg.set_id(info.id);
   v1::LegSpec& spec = *leg.mutable_spec();
   spec.set_role(ToProto(info.params.role));
@@ -109,6 +122,13 @@ void ToProto(const LegInfo& info, v1::Leg& leg) {
   spec.set_dtmf_payload_type(static_cast<uint32_t>(info.params.dtmf_payload_type));
   spec.set_no_rtcp_mux(!info.params.rtcp_mux);
   spec.set_direction(ToProto(info.params.direction));
+  if (info.params.srtp) {
+    spec.mutable_srtp()->set_suite(info.params.srtp->suite);
+    if (info.params.srtp->replay_window != 0) {
+      spec.mutable_srtp()->set_replay_window(static_cast<uint32_t>(info.params.srtp->replay_window));
+    }
+    if (with_local_key) leg.set_srtp_local_key(std::string(info.srtp_local_key.reveal()));
+  }
   std::string local = info.local.ToString();
   // local is "ip:port" or "[ip]:port"; the SDP wants them apart.
   size_t colon = local.rfind(':');
@@ -175,7 +195,7 @@ grpc::Status SessionsService::AddLeg(grpc::ServerContext*, const v1::AddLegReque
   Result<LegInfo> leg = control_.AddLeg(request->session_id(), request->leg_id(), *params,
                                         mixer::SupervisorMode::kListen, false);
   if (!leg) return ToGrpcStatus(leg.error());
-  ToProto(*leg, *response);
+  ToProto(*leg, *response, true);
   return grpc::Status::OK;
 }
 
@@ -194,9 +214,12 @@ grpc::Status SessionsService::UpdateLeg(grpc::ServerContext*, const v1::UpdateLe
   }
   std::optional<bool> latch;
   if (request->has_latch()) latch = request->latch();
-  Result<LegInfo> leg = control_.UpdateLeg(request->session_id(), request->leg_id(), remote, direction, latch);
+  std::optional<LegSrtpParams> rekey;
+  if (request->has_srtp()) rekey = FromProto(request->srtp());
+  Result<LegInfo> leg =
+      control_.UpdateLeg(request->session_id(), request->leg_id(), remote, direction, latch, rekey);
   if (!leg) return ToGrpcStatus(leg.error());
-  ToProto(*leg, *response);
+  ToProto(*leg, *response, true);
   return grpc::Status::OK;
 }
 
@@ -215,7 +238,7 @@ grpc::Status SupervisionService::Attach(grpc::ServerContext*, const v1::AttachRe
   Result<LegInfo> leg =
       control_.AddLeg(request->session_id(), request->leg_id(), *params, *mode, request->beep());
   if (!leg) return ToGrpcStatus(leg.error());
-  ToProto(*leg, *response);
+  ToProto(*leg, *response, true);
   return grpc::Status::OK;
 }
 

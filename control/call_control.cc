@@ -318,12 +318,24 @@ Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::strin
     rtp.first_sequence = SequenceNumber(static_cast<uint16_t>(random_()));
     rtp.first_timestamp = RtpTimestamp(static_cast<uint32_t>(random_()));
   }
+  std::optional<LegSrtp> srtp;
+  if (params.srtp) {
+    Result<LegSrtp> made = MakeLegSrtp(*params.srtp);
+    if (!made) return tl::unexpected(made.error());
+    srtp = std::move(*made);
+    rtp.srtp = true;
+  }
   dataplane::AddLeg command{record.handle, slot,  params.role, mode, beep, std::move(*media), rtp,
                             params.direction};
   command.rtcp_mux = params.rtcp_mux;
+  if (srtp) {
+    command.srtp_in = std::move(srtp->inbound);
+    command.srtp_out = std::move(srtp->outbound);
+  }
   Result<dataplane::ReplyValue> added = Call(record, std::move(command));
   if (!added) return tl::unexpected(added.error());
-  *free_slot = LegRecord{LegInfo{leg, params, added->local, mode}, slot};
+  *free_slot = LegRecord{LegInfo{leg, params, added->local, mode, {}}, slot};
+  if (srtp) (*free_slot)->info.srtp_local_key = std::move(srtp->local_key);
   if (params.role == mixer::Role::kSupervisor) record.custom_matrix = false;
   Publish(params.role == mixer::Role::kSupervisor ? earshot::v1::EVENT_SUPERVISOR_ATTACHED
                                                   : earshot::v1::EVENT_LEG_ADDED,
@@ -334,7 +346,8 @@ Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::strin
 Result<LegInfo> CallControl::UpdateLeg(const std::string& session, const std::string& leg,
                                        std::optional<dataplane::SocketAddress> remote,
                                        std::optional<dataplane::Direction> direction,
-                                       std::optional<bool> latch) {
+                                       std::optional<bool> latch,
+                                       const std::optional<LegSrtpParams>& rekey) {
   std::unique_lock<std::mutex> lock;
   auto found = FindLive(session, lock);
   if (!found) return tl::unexpected(found.error());
@@ -348,11 +361,27 @@ Result<LegInfo> CallControl::UpdateLeg(const std::string& session, const std::st
   if (!params.remote.is_set() && !params.latch) {
     return InvalidArgument("a leg needs a remote address, or latching to learn it");
   }
-  Result<dataplane::ReplyValue> updated = Call(
-      **found, dataplane::UpdateLeg{(*found)->handle, record->slot, params.remote, params.latch,
-                                    params.direction});
+  dataplane::UpdateLeg command{(*found)->handle, record->slot, params.remote, params.latch,
+                               params.direction};
+  std::optional<LegSrtpRekey> srtp;
+  if (rekey) {
+    if (!params.srtp) {
+      return MakeError(ErrorCode::kFailedPrecondition,
+                       fmt::format("leg '{}' was added without SRTP; it cannot be re-keyed (add it anew)", leg));
+    }
+    LegSrtpParams next;
+    Result<LegSrtpRekey> made = MakeLegRekey(*params.srtp, *rekey, next);
+    if (!made) return tl::unexpected(made.error());
+    srtp = std::move(*made);
+    params.srtp = std::move(next);
+    command.srtp_in_key = std::move(srtp->inbound);
+    command.srtp_out_key = std::move(srtp->outbound);
+    command.srtp_replay_window = srtp->replay_window;
+  }
+  Result<dataplane::ReplyValue> updated = Call(**found, std::move(command));
   if (!updated) return tl::unexpected(updated.error());
   record->info.params = params;
+  if (srtp && !srtp->local_key.empty()) record->info.srtp_local_key = std::move(srtp->local_key);
   return record->info;
 }
 

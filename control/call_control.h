@@ -28,6 +28,7 @@
 
 #include "codecs/result.h"
 #include "control/event_bus.h"
+#include "control/srtp_keying.h"
 #include "dataplane/commands.h"
 #include "dataplane/worker_pool.h"
 #include "mixer/presets.h"
@@ -51,6 +52,7 @@ struct LegParams {
   int dtmf_payload_type = 0;        // 0: none
   bool rtcp_mux = true;
   dataplane::Direction direction = dataplane::Direction::kSendReceive;
+  std::optional<LegSrtpParams> srtp;  // unset: plain RTP
   friend bool operator==(const LegParams&, const LegParams&) = default;
 };
 
@@ -59,6 +61,7 @@ struct LegInfo {
   LegParams params;
   dataplane::SocketAddress local;
   mixer::SupervisorMode mode = mixer::SupervisorMode::kListen;
+  SecretText srtp_local_key;  // ours, for the SDP answer (SRTP legs)
 };
 
 struct SessionInfo {
@@ -104,7 +107,8 @@ class CallControl {
   [[nodiscard]] Result<LegInfo> UpdateLeg(const std::string& session, const std::string& leg,
                                           std::optional<dataplane::SocketAddress> remote,
                                           std::optional<dataplane::Direction> direction,
-                                          std::optional<bool> latch);
+                                          std::optional<bool> latch,
+                                          const std::optional<LegSrtpParams>& rekey = std::nullopt);
   // `supervisors_only`: Detach refuses to remove a customer or an agent.
   [[nodiscard]] Result<void> RemoveLeg(const std::string& session, const std::string& leg,
                                        bool supervisors_only);

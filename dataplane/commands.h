@@ -77,6 +77,9 @@ struct AddLeg {
   // RFC 5761 rtcp-mux (the default): RTCP shares the RTP port. Without it the
   // leg gets an even RTP port and RTCP on the odd port above (RFC 3550 §11).
   bool rtcp_mux = true;
+  // With rtp.srtp: the far end's key (unset until the answer brings it) and ours.
+  std::optional<SrtpSession> srtp_in = std::nullopt;
+  std::optional<SrtpSession> srtp_out = std::nullopt;
 };
 
 struct UpdateLeg {
@@ -85,6 +88,11 @@ struct UpdateLeg {
   SocketAddress remote;
   bool latch;
   Direction direction;
+  // A re-key (an SRTP leg only): each set key replaces the one in use, keeping
+  // the streams' packet indexes (SrtpSession::Rekey).
+  std::optional<SrtpKey> srtp_in_key = std::nullopt;
+  std::optional<SrtpKey> srtp_out_key = std::nullopt;
+  int srtp_replay_window = SrtpSession::kDefaultReplayWindow;
 };
 
 struct RemoveLeg {

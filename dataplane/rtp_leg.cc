@@ -13,6 +13,9 @@ std::string_view RxDropName(RxDrop drop) {
     case RxDrop::kMalformed: return "malformed";
     case RxDrop::kWrongSource: return "wrong_source";
     case RxDrop::kUnknownPayloadType: return "unknown_payload_type";
+    case RxDrop::kSrtpAuthentication: return "srtp_authentication";
+    case RxDrop::kSrtpReplay: return "srtp_replay";
+    case RxDrop::kSrtpNoKey: return "srtp_no_key";
     case RxDrop::kCount: break;
   }
   return "unknown";
@@ -35,7 +38,19 @@ RtpLeg::RxResult RtpLeg::Drop(RxDrop reason) {
   return RxResult{reason, RxKind::kMedia};
 }
 
-RtpLeg::RxResult RtpLeg::Receive(std::span<const uint8_t> datagram, const SocketAddress& source,
+tl::expected<size_t, RxDrop> RtpLeg::Unprotect(std::span<uint8_t> datagram, bool rtcp) {
+  if (!srtp_in_) return tl::unexpected(RxDrop::kSrtpNoKey);
+  auto plain = rtcp ? srtp_in_->UnprotectRtcp(datagram) : srtp_in_->UnprotectRtp(datagram);
+  if (plain) return *plain;
+  switch (plain.error()) {
+    case SrtpError::kReplayed:
+    case SrtpError::kReplayTooOld: return tl::unexpected(RxDrop::kSrtpReplay);
+    case SrtpError::kMalformed: return tl::unexpected(RxDrop::kMalformed);
+    default: return tl::unexpected(RxDrop::kSrtpAuthentication);
+  }
+}
+
+RtpLeg::RxResult RtpLeg::Receive(std::span<uint8_t> datagram, const SocketAddress& source,
                                  mixer::PacketIn& packet) {
   // Before latching, anything may be the far end; after, only the far end is,
   // and whatever else arrives is dropped before it is even looked at.
@@ -43,6 +58,11 @@ RtpLeg::RxResult RtpLeg::Receive(std::span<const uint8_t> datagram, const Socket
   if (source_known && source != remote_) return Drop(RxDrop::kWrongSource);
   const MuxKind kind = ClassifyMuxed(datagram);
   if (kind == MuxKind::kNotRtp) return Drop(RxDrop::kNotRtp);
+  if (config_.srtp) {
+    auto plain = Unprotect(datagram, kind == MuxKind::kRtcp);
+    if (!plain) return Drop(plain.error());
+    datagram = datagram.first(*plain);
+  }
   if (kind == MuxKind::kRtcp) {
     // RTCP is counted here; reports are handled with the RTCP work.
     ++counters_.rx_rtcp;
@@ -70,7 +90,7 @@ RtpLeg::RxResult RtpLeg::Receive(std::span<const uint8_t> datagram, const Socket
   return RxResult{std::nullopt, RxKind::kMedia};
 }
 
-RtpLeg::RxResult RtpLeg::ReceiveRtcp(std::span<const uint8_t> datagram, const SocketAddress& source) {
+RtpLeg::RxResult RtpLeg::ReceiveRtcp(std::span<uint8_t> datagram, const SocketAddress& source) {
   // Until the RTP source is known (latched or configured), RTCP is accepted from
   // anywhere; after, only from the RTP source's address and port + 1.
   const bool source_known = remote_.is_set() && (latched_ || !config_.latch);
@@ -78,6 +98,10 @@ RtpLeg::RxResult RtpLeg::ReceiveRtcp(std::span<const uint8_t> datagram, const So
     return Drop(RxDrop::kWrongSource);
   }
   if (ClassifyMuxed(datagram) != MuxKind::kRtcp) return Drop(RxDrop::kNotRtp);
+  if (config_.srtp) {
+    auto plain = Unprotect(datagram, true);
+    if (!plain) return Drop(plain.error());
+  }
   ++counters_.rx_rtcp;
   return RxResult{std::nullopt, RxKind::kRtcp};
 }
@@ -105,12 +129,51 @@ size_t RtpLeg::WritePacket(std::span<const uint8_t> payload, std::span<uint8_t> 
                                next_timestamp_, config_.ssrc, {}};
   auto written = WriteRtp(fields, payload, out);
   if (!written) return 0;
+  size_t size = *written;
+  if (config_.srtp) {
+    auto protected_size = srtp_out_ ? srtp_out_->ProtectRtp(out, size)
+                                    : tl::expected<size_t, SrtpError>(tl::unexpect, SrtpError::kOther);
+    if (!protected_size) {
+      ++counters_.tx_srtp_errors;
+      return 0;
+    }
+    size = *protected_size;
+  }
   marker_next_ = false;
   next_sequence_ = next_sequence_.Next();
   next_timestamp_ = next_timestamp_ + static_cast<uint32_t>(config_.tick_samples);
   ++counters_.tx_packets;
-  counters_.tx_bytes += *written;
-  return *written;
+  counters_.tx_bytes += size;
+  return size;
+}
+
+void RtpLeg::SetSrtp(std::optional<SrtpSession> inbound, std::optional<SrtpSession> outbound) {
+  srtp_in_ = std::move(inbound);
+  srtp_out_ = std::move(outbound);
+}
+
+Result<void> RtpLeg::RekeySrtp(const SrtpKey* inbound, const SrtpKey* outbound, int replay_window) {
+  if (!config_.srtp) return MakeError(ErrorCode::kFailedPrecondition, "the leg does not use SRTP");
+  auto rekey = [](std::optional<SrtpSession>& session, const SrtpKey& key,
+                  auto make) -> Result<void> {
+    if (session) return session->Rekey(key);
+    Result<SrtpSession> made = make(key);
+    if (!made) return tl::unexpected(made.error());
+    session.emplace(std::move(*made));
+    return {};
+  };
+  if (inbound != nullptr) {
+    Result<void> done = rekey(srtp_in_, *inbound, [replay_window](const SrtpKey& key) {
+      return SrtpSession::Inbound(key, replay_window);
+    });
+    if (!done) return done;
+  }
+  if (outbound != nullptr) {
+    Result<void> done = rekey(srtp_out_, *outbound, [](const SrtpKey& key) { return SrtpSession::Outbound(key); });
+    if (!done) return done;
+  }
+  ++counters_.srtp_rekeys;
+  return {};
 }
 
 void RtpLeg::SkipTick() {

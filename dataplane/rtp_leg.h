@@ -19,6 +19,15 @@
 // is set on the first packet and on the first packet after a pause (a tick with
 // nothing sent), as RFC 3551 asks at the start of a talkspurt. Mix changes never
 // touch any of this: they happen above, in the mixer.
+//
+// SRTP (RFC 3711). On an SRTP leg every datagram is authenticated and
+// decrypted in place before anything of it is believed: a packet that fails
+// (forged, replayed, plain RTP: no downgrade) is dropped and counted before it
+// can latch, reach the jitter buffer or move a statistic, and libsrtp moves its
+// replay window only for packets that authenticate. Until the far end's key is
+// known (an offer still waiting for its answer) everything is dropped. What
+// leaves is protected after the header is written; a re-key swaps the session
+// between two packets, so the stream goes on without a gap.
 
 #include <array>
 #include <cstdint>
@@ -28,6 +37,7 @@
 
 #include "codecs/rtp_types.h"
 #include "dataplane/packet_io.h"
+#include "dataplane/srtp_session.h"
 #include "mixer/jitter_buffer.h"
 
 namespace earshot::dataplane {
@@ -41,6 +51,7 @@ struct RtpLegConfig {
   Ssrc ssrc = Ssrc(0);
   SequenceNumber first_sequence = SequenceNumber(0);
   RtpTimestamp first_timestamp = RtpTimestamp(0);
+  bool srtp = false;  // only SRTP is accepted and sent
 };
 
 // Why a received datagram was dropped.
@@ -49,6 +60,9 @@ enum class RxDrop : uint8_t {
   kMalformed,           // fails RFC 3550 A.1
   kWrongSource,         // not from the (latched) remote address
   kUnknownPayloadType,  // not the negotiated payload type
+  kSrtpAuthentication,  // SRTP: failed authentication (forged, corrupt, plain RTP)
+  kSrtpReplay,          // SRTP: seen before, or older than the replay window
+  kSrtpNoKey,           // SRTP: the far end's key is not known yet
   kCount,
 };
 std::string_view RxDropName(RxDrop drop);
@@ -64,6 +78,8 @@ struct RtpLegCounters {
   uint64_t tx_bytes = 0;
   uint64_t latches = 0;
   uint64_t ssrc_changes = 0;
+  uint64_t tx_srtp_errors = 0;  // packets not sent because protecting them failed
+  uint64_t srtp_rekeys = 0;
   // RFC 3550 A.3: packets expected from the sequence numbers seen, minus those
   // received (duplicates make it smaller, as the RFC says), over every stream.
   int64_t lost = 0;
@@ -76,22 +92,33 @@ class RtpLeg {
   explicit RtpLeg(const RtpLegConfig& config);
 
   // Classifies a datagram from `source`. For accepted media, `packet` gets the
-  // fields for the jitter buffer (its payload points into `datagram`).
-  // Returns what it is, or why it was dropped (counted either way).
+  // fields for the jitter buffer (its payload points into `datagram`, which an
+  // SRTP leg decrypts in place). Returns what it is, or why it was dropped
+  // (counted either way).
   struct RxResult {
     std::optional<RxDrop> drop;
     RxKind kind = RxKind::kMedia;
   };
-  RxResult Receive(std::span<const uint8_t> datagram, const SocketAddress& source,
+  RxResult Receive(std::span<uint8_t> datagram, const SocketAddress& source,
                    mixer::PacketIn& packet);
 
   // A datagram on the leg's separate RTCP port (no rtcp-mux): from the RTCP
   // peer (the RTP source's port + 1 after latching, per RFC 3550 §11) and RTCP.
-  RxResult ReceiveRtcp(std::span<const uint8_t> datagram, const SocketAddress& source);
+  RxResult ReceiveRtcp(std::span<uint8_t> datagram, const SocketAddress& source);
 
   // Writes the next packet, one tick of `payload`, into `out`; returns its size,
-  // or 0 if `out` is too small. Advances sequence and timestamp.
+  // or 0 if `out` is too small (or SRTP could not protect it). Advances
+  // sequence and timestamp. `out` needs kSrtpMaxTrailer bytes to spare on an
+  // SRTP leg.
   size_t WritePacket(std::span<const uint8_t> payload, std::span<uint8_t> out);
+
+  // SRTP sessions of a new leg (the inbound one may come later, by re-key).
+  void SetSrtp(std::optional<SrtpSession> inbound, std::optional<SrtpSession> outbound);
+  // A re-key from a command (re-INVITE): each given key replaces the one in
+  // use, keeping the packet indexes; a direction without a session gets one.
+  // Allocates: command path only.
+  [[nodiscard]] Result<void> RekeySrtp(const SrtpKey* inbound, const SrtpKey* outbound,
+                                       int replay_window);
   // A tick with nothing to send: time passes (timestamp), the sequence does not,
   // and the next packet carries the marker.
   void SkipTick();
@@ -110,6 +137,8 @@ class RtpLeg {
 
  private:
   RxResult Drop(RxDrop reason);
+  // Decrypts an SRTP datagram in place; the plain length, or why to drop it.
+  tl::expected<size_t, RxDrop> Unprotect(std::span<uint8_t> datagram, bool rtcp);
   void CountReceived(Ssrc ssrc, SequenceNumber sequence);
 
   RtpLegConfig config_;
@@ -126,6 +155,8 @@ class RtpLeg {
   int64_t rx_highest_ = 0;
   uint64_t rx_in_stream_ = 0;
   int64_t lost_in_earlier_streams_ = 0;
+  std::optional<SrtpSession> srtp_in_;
+  std::optional<SrtpSession> srtp_out_;
 };
 
 }  // namespace earshot::dataplane

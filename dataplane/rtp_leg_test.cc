@@ -21,6 +21,16 @@ std::vector<uint8_t> Rtp(uint8_t payload_type, uint16_t seq, uint32_t timestamp 
   return packet;
 }
 
+// Hands the leg its own copy of a datagram, as a socket would (an SRTP leg
+// decrypts in place). The copy lives until the next call, so what the leg
+// points into stays valid for the assertions that follow.
+RtpLeg::RxResult Receive(RtpLeg& leg, std::vector<uint8_t> datagram, const SocketAddress& source,
+                         mixer::PacketIn& packet) {
+  static std::vector<uint8_t> last;
+  last = std::move(datagram);
+  return leg.Receive(last, source, packet);
+}
+
 RtpLegConfig Config(bool latch, SocketAddress remote = {}) {
   RtpLegConfig config;
   config.remote = remote;
@@ -42,17 +52,17 @@ TEST(RtpLegTest, LatchesToTheFirstValidSourceThenDropsOthers) {
 
   // Garbage first does not latch.
   const std::vector<uint8_t> garbage = {0x80, 0x00, 0x01};
-  EXPECT_EQ(leg.Receive(garbage, attacker, packet).drop, RxDrop::kMalformed);
+  EXPECT_EQ(Receive(leg, garbage, attacker, packet).drop, RxDrop::kMalformed);
   EXPECT_FALSE(leg.latched());
 
-  EXPECT_FALSE(leg.Receive(Rtp(0, 1), nat, packet).drop.has_value());
+  EXPECT_FALSE(Receive(leg, Rtp(0, 1), nat, packet).drop.has_value());
   EXPECT_TRUE(leg.latched());
   EXPECT_EQ(leg.destination(), nat);
   EXPECT_EQ(packet.seq, SequenceNumber(1));
   EXPECT_EQ(packet.payload.size(), 160u);
 
   // RTP Bleed: valid RTP from anyone else is dropped and does not move the latch.
-  EXPECT_EQ(leg.Receive(Rtp(0, 2), attacker, packet).drop, RxDrop::kWrongSource);
+  EXPECT_EQ(Receive(leg, Rtp(0, 2), attacker, packet).drop, RxDrop::kWrongSource);
   EXPECT_EQ(leg.destination(), nat);
   EXPECT_EQ(leg.counters().dropped[static_cast<size_t>(RxDrop::kWrongSource)], 1u);
   EXPECT_EQ(leg.counters().latches, 1u);
@@ -63,8 +73,8 @@ TEST(RtpLegTest, WithoutLatchingOnlyTheConfiguredRemoteIsAccepted) {
   const SocketAddress remote = Address("192.0.2.1", 4000);
   RtpLeg leg(Config(false, remote));
   mixer::PacketIn packet;
-  EXPECT_EQ(leg.Receive(Rtp(0, 1), Address("192.0.2.1", 4001), packet).drop, RxDrop::kWrongSource);
-  EXPECT_FALSE(leg.Receive(Rtp(0, 1), remote, packet).drop.has_value());
+  EXPECT_EQ(Receive(leg, Rtp(0, 1), Address("192.0.2.1", 4001), packet).drop, RxDrop::kWrongSource);
+  EXPECT_FALSE(Receive(leg, Rtp(0, 1), remote, packet).drop.has_value());
   EXPECT_FALSE(leg.latched());
 }
 
@@ -73,10 +83,10 @@ TEST(RtpLegTest, ControlUpdateRelatches) {
   mixer::PacketIn packet;
   const SocketAddress first = Address("192.0.2.1", 4000);
   const SocketAddress moved = Address("192.0.2.2", 4000);
-  ASSERT_FALSE(leg.Receive(Rtp(0, 1), first, packet).drop.has_value());
-  EXPECT_EQ(leg.Receive(Rtp(0, 2), moved, packet).drop, RxDrop::kWrongSource);
+  ASSERT_FALSE(Receive(leg, Rtp(0, 1), first, packet).drop.has_value());
+  EXPECT_EQ(Receive(leg, Rtp(0, 2), moved, packet).drop, RxDrop::kWrongSource);
   leg.Update(SocketAddress(), true);
-  EXPECT_FALSE(leg.Receive(Rtp(0, 3), moved, packet).drop.has_value());
+  EXPECT_FALSE(Receive(leg, Rtp(0, 3), moved, packet).drop.has_value());
   EXPECT_EQ(leg.destination(), moved);
 }
 
@@ -85,18 +95,18 @@ TEST(RtpLegTest, DropsWhatIsNotMediaOfTheNegotiatedType) {
   mixer::PacketIn packet;
   const SocketAddress peer = Address("192.0.2.1", 4000);
   const std::vector<uint8_t> stun = {0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xA4, 0x42};
-  EXPECT_EQ(leg.Receive(stun, peer, packet).drop, RxDrop::kNotRtp);
-  EXPECT_EQ(leg.Receive(Rtp(8, 1), peer, packet).drop, RxDrop::kUnknownPayloadType);
+  EXPECT_EQ(Receive(leg, stun, peer, packet).drop, RxDrop::kNotRtp);
+  EXPECT_EQ(Receive(leg, Rtp(8, 1), peer, packet).drop, RxDrop::kUnknownPayloadType);
   EXPECT_FALSE(leg.latched());  // only valid media latches
   std::vector<uint8_t> truncated = Rtp(0, 1);
   truncated[0] |= 0x10;  // claims a header extension that is not there
   truncated.resize(14);
-  EXPECT_EQ(leg.Receive(truncated, peer, packet).drop, RxDrop::kMalformed);
-  auto event = leg.Receive(Rtp(101, 2, 0, 4), peer, packet);
+  EXPECT_EQ(Receive(leg, truncated, peer, packet).drop, RxDrop::kMalformed);
+  auto event = Receive(leg, Rtp(101, 2, 0, 4), peer, packet);
   EXPECT_FALSE(event.drop.has_value());
   EXPECT_EQ(event.kind, RxKind::kTelephoneEvent);
   const std::vector<uint8_t> receiver_report = {0x80, 201, 0x00, 0x01, 0, 0, 0, 1};
-  auto rtcp = leg.Receive(receiver_report, peer, packet);
+  auto rtcp = Receive(leg, receiver_report, peer, packet);
   EXPECT_EQ(rtcp.kind, RxKind::kRtcp);
   EXPECT_EQ(leg.counters().dropped_total(), 3u);
   EXPECT_EQ(leg.counters().rx_packets, 0u);
@@ -108,18 +118,18 @@ TEST(RtpLegTest, CountsLossFromSequenceNumbersAcrossWrapAndSsrcChange) {
   const SocketAddress peer = Address("192.0.2.1", 4000);
   // 65533, 65534, [65535 lost], 0, [1, 2 lost], 3, and 0 again (a duplicate).
   for (uint16_t seq : {65533, 65534, 0, 3, 0}) {
-    ASSERT_FALSE(leg.Receive(Rtp(0, seq), peer, packet).drop.has_value());
+    ASSERT_FALSE(Receive(leg, Rtp(0, seq), peer, packet).drop.has_value());
   }
   EXPECT_EQ(leg.counters().lost, 2);  // 7 expected, 5 received (one a duplicate)
   // A new SSRC starts a new count; the old stream's loss is kept.
   std::vector<uint8_t> restarted = Rtp(0, 100);
   restarted[11] ^= 0xFF;  // another SSRC
-  ASSERT_FALSE(leg.Receive(restarted, peer, packet).drop.has_value());
+  ASSERT_FALSE(Receive(leg, restarted, peer, packet).drop.has_value());
   EXPECT_EQ(leg.counters().ssrc_changes, 1u);
   EXPECT_EQ(leg.counters().lost, 2);
   std::vector<uint8_t> after_gap = Rtp(0, 110);
   after_gap[11] ^= 0xFF;
-  ASSERT_FALSE(leg.Receive(after_gap, peer, packet).drop.has_value());
+  ASSERT_FALSE(Receive(leg, after_gap, peer, packet).drop.has_value());
   EXPECT_EQ(leg.counters().lost, 2 + 9);
 }
 

@@ -307,6 +307,7 @@ Result<void> Worker::DoAddLeg(AddLeg& command, ReplyValue& value) {
   leg.local_port = local_port;
   leg.direction = command.direction;
   leg.rtp.emplace(command.rtp);
+  leg.rtp->SetSrtp(std::move(command.srtp_in), std::move(command.srtp_out));
   leg.last_media_ns = MonotonicNow().count();  // the silence clock starts now
   port_owners_[static_cast<size_t>(*port)] = PortOwner{command.session, command.slot, false};
   if (rtcp_port != kNoPort) {
@@ -317,7 +318,7 @@ Result<void> Worker::DoAddLeg(AddLeg& command, ReplyValue& value) {
   return {};
 }
 
-Result<void> Worker::DoUpdateLeg(const UpdateLeg& command) {
+Result<void> Worker::DoUpdateLeg(UpdateLeg& command) {
   Result<WorkerSession*> session = FindSession(command.session);
   if (!session) return tl::unexpected(session.error());
   if (command.slot < 0 || command.slot >= static_cast<int>((*session)->legs.size()) ||
@@ -325,6 +326,13 @@ Result<void> Worker::DoUpdateLeg(const UpdateLeg& command) {
     return MakeError(ErrorCode::kNotFound, fmt::format("no leg in slot {}", command.slot));
   }
   LegBinding& leg = (*session)->legs[static_cast<size_t>(command.slot)];
+  if (command.srtp_in_key || command.srtp_out_key) {
+    Result<void> rekeyed =
+        leg.rtp->RekeySrtp(command.srtp_in_key ? &*command.srtp_in_key : nullptr,
+                           command.srtp_out_key ? &*command.srtp_out_key : nullptr,
+                           command.srtp_replay_window);
+    if (!rekeyed) return rekeyed;
+  }
   leg.rtp->Update(command.remote, command.latch);
   leg.direction = command.direction;
   leg.last_media_ns = MonotonicNow().count();  // a re-INVITE restarts the silence clock

@@ -113,7 +113,7 @@ class Worker {
   Result<void> DoCreateSession(CreateSession& command);
   Result<void> DoDeleteSession(DeleteSession& command, ReplyValue& value);
   Result<void> DoAddLeg(AddLeg& command, ReplyValue& value);
-  Result<void> DoUpdateLeg(const UpdateLeg& command);
+  Result<void> DoUpdateLeg(UpdateLeg& command);
   Result<void> DoRemoveLeg(const RemoveLeg& command, ReplyValue& value);
   Result<void> DoGetStats(GetStats& command, ReplyValue& value);
   Result<WorkerSession*> FindSession(SessionHandle handle);

@@ -18,6 +18,7 @@
 #include "earshot/v1/events.grpc.pb.h"
 #include "earshot/v1/sessions.grpc.pb.h"
 #include "earshot/v1/system.grpc.pb.h"
+#include "dataplane/srtp_key.h"
 #include "tests/support/rtp_phone.h"
 #include "tests/support/subprocess.h"
 #include "tests/support/tshark.h"
@@ -287,6 +288,102 @@ TEST_F(EarshotdApiTest, BadRequestsGetTheirStatusCodesAndTheCallGoesOn) {
   for (size_t i = 1; i < packets.size(); ++i) {
     EXPECT_EQ(static_cast<uint16_t>(packets[i].sequence - packets[i - 1].sequence), 1);
   }
+}
+
+// SDES keying through the API: the customer's phone speaks SRTP, the agent's
+// plain RTP. Earshot answers its own key, never echoes one, re-keys without a
+// gap, and a bad key is INVALID_ARGUMENT whose message does not quote it.
+TEST_F(EarshotdApiTest, SrtpLegKeyedThroughTheApi) {
+  using dataplane::SrtpKey;
+  using dataplane::SrtpSession;
+  using dataplane::SrtpSuite;
+  constexpr SrtpSuite kSuite = SrtpSuite::kAeadAes128Gcm;
+  ASSERT_TRUE(CreateSession("secure").ok());
+  RtpPhone customer(440.0);
+  RtpPhone agent(770.0);
+  SrtpKey phone_key = *dataplane::GenerateSrtpKey(kSuite);
+  const std::string phone_key_text = dataplane::FormatSdesKey(phone_key);
+
+  v1::LegSpec spec = Spec(v1::ROLE_CUSTOMER, customer);
+  spec.mutable_srtp()->set_suite("AEAD_AES_128_GCM");
+  spec.mutable_srtp()->set_remote_key("inline:" + phone_key_text.substr(0, 20));
+  v1::Leg leg;
+  grpc::Status refused = AddLeg("secure", "customer", spec, &leg);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message().find(phone_key_text.substr(0, 20)), std::string::npos)
+      << refused.error_message();
+  spec.mutable_srtp()->set_suite("AES_CM_128_NULL");
+  EXPECT_EQ(AddLeg("secure", "customer", spec, &leg).error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+
+  spec.mutable_srtp()->set_suite("AEAD_AES_128_GCM");
+  spec.mutable_srtp()->set_remote_key("inline:" + phone_key_text);
+  ASSERT_TRUE(AddLeg("secure", "customer", spec, &leg).ok());
+  ASSERT_FALSE(leg.srtp_local_key().empty());
+  EXPECT_EQ(leg.spec().srtp().suite(), "AEAD_AES_128_GCM");
+  EXPECT_TRUE(leg.spec().srtp().remote_key().empty()) << "keys are never echoed";
+  SrtpKey earshot_key = *dataplane::ParseSdesKey(kSuite, leg.srtp_local_key());
+  customer.UseSrtp(*SrtpSession::Outbound(phone_key), *SrtpSession::Inbound(earshot_key));
+  customer.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+  const uint32_t customer_port = leg.local_port();
+  ASSERT_TRUE(AddLeg("secure", "agent", Spec(v1::ROLE_AGENT, agent), &leg).ok());
+  agent.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+
+  TalkUntilHeard({&customer, &agent}, 30);
+  EXPECT_GT(agent.Level(440.0), kHeard) << "Earshot decrypted the customer";
+  EXPECT_GT(customer.Level(770.0), kHeard) << "the customer decrypted Earshot";
+  EXPECT_EQ(customer.srtp_failures(), 0u);
+
+  // Plain RTP from the customer's own address is not believed (no downgrade).
+  RtpPhone plain(1170.0);
+  plain.SendTo("127.0.0.1", static_cast<uint16_t>(customer_port));
+
+  // A re-INVITE brings new keys both ways; the streams go on without a gap.
+  SrtpKey phone_next = *dataplane::GenerateSrtpKey(kSuite);
+  v1::UpdateLegRequest update;
+  update.set_session_id("secure");
+  update.set_leg_id("customer");
+  update.mutable_srtp()->set_remote_key(dataplane::FormatSdesKey(phone_next));
+  v1::Leg updated;
+  // Ours changes only when a key is given (or the suite changes).
+  SrtpKey earshot_next = *dataplane::GenerateSrtpKey(kSuite);
+  update.mutable_srtp()->set_local_key(dataplane::FormatSdesKey(earshot_next));
+  const size_t heard_before = customer.packets().size();
+  ASSERT_TRUE(sessions_->UpdateLeg(Context().get(), update, &updated).ok());
+  EXPECT_EQ(updated.srtp_local_key(), dataplane::FormatSdesKey(earshot_next));
+  ASSERT_TRUE(customer.srtp_out()->Rekey(phone_next).has_value());
+  ASSERT_TRUE(customer.srtp_in()->Rekey(earshot_next).has_value());
+  TalkUntilHeard({&customer, &agent}, 30);
+  EXPECT_GT(agent.Level(440.0), kHeard);
+  EXPECT_GT(customer.Level(770.0), kHeard);
+  // What was in flight under the old key may fail at the phone; nothing after.
+  EXPECT_LE(customer.srtp_failures(), 3u);
+  EXPECT_GT(customer.packets().size(), heard_before + 25);
+
+  // Re-keying a plain leg is a precondition failure.
+  update.set_leg_id("agent");
+  EXPECT_EQ(sessions_->UpdateLeg(Context().get(), update, &updated).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+  // Keys stay out of Get.
+  v1::GetSessionRequest get;
+  get.set_id("secure");
+  v1::Session session;
+  ASSERT_TRUE(sessions_->GetSession(Context().get(), get, &session).ok());
+  for (const v1::Leg& each : session.legs()) EXPECT_TRUE(each.srtp_local_key().empty());
+
+  for (int i = 0; i < 5; ++i) plain.SendFrame();
+  TalkUntilHeard({&customer, &agent}, 5);
+  v1::GetSessionStatsRequest stats_request;
+  stats_request.set_session_id("secure");
+  v1::SessionStats stats;
+  ASSERT_TRUE(stats_->GetSessionStats(Context().get(), stats_request, &stats).ok());
+  for (const v1::LegStats& each : stats.legs()) {
+    if (each.leg_id() != "customer") continue;
+    // The plain phone's packets: dropped as not from the latched (or given)
+    // source, or as failing authentication; never mixed.
+    const uint64_t dropped = each.dropped().at("srtp_authentication") + each.dropped().at("wrong_source");
+    EXPECT_EQ(dropped, 5u);
+  }
+  EXPECT_LT(agent.Level(1170.0), kSilent);
 }
 
 TEST_F(EarshotdApiTest, ManyClientsCreateAndDeleteWithoutLeaks) {

@@ -49,7 +49,8 @@ void RtpPhone::SendTo(const std::string& ip, uint16_t port) {
 void RtpPhone::SendFrame() {
   int16_t pcm[kFrame];
   tone_.Fill(pcm);
-  uint8_t packet[12 + kFrame];
+  uint8_t packet[12 + kFrame + dataplane::kSrtpMaxTrailer];
+  size_t size = 12 + kFrame;
   packet[0] = 0x80;
   packet[1] = 0;  // PCMU
   packet[2] = static_cast<uint8_t>(sequence_ >> 8);
@@ -61,8 +62,17 @@ void RtpPhone::SendFrame() {
   (void)encoder_.Encode(pcm, std::span<uint8_t>(packet + 12, kFrame));
   ++sequence_;
   timestamp_ += kFrame;
-  sendto(fd_, packet, sizeof packet, 0, reinterpret_cast<const sockaddr*>(&destination_),
-         sizeof destination_);
+  if (srtp_out_) {
+    auto protected_size = srtp_out_->ProtectRtp(packet, size);
+    if (!protected_size) std::abort();  // a test set-up error, not something to carry on from
+    size = *protected_size;
+  }
+  sendto(fd_, packet, size, 0, reinterpret_cast<const sockaddr*>(&destination_), sizeof destination_);
+}
+
+void RtpPhone::UseSrtp(dataplane::SrtpSession outbound, dataplane::SrtpSession inbound) {
+  srtp_out_.emplace(std::move(outbound));
+  srtp_in_.emplace(std::move(inbound));
 }
 
 void RtpPhone::SendRaw(const std::vector<uint8_t>& bytes) {
@@ -75,6 +85,14 @@ void RtpPhone::Drain() {
   for (;;) {
     ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
     if (n < 12) return;
+    if (srtp_in_) {
+      auto plain = srtp_in_->UnprotectRtp(std::span<uint8_t>(buffer, static_cast<size_t>(n)));
+      if (!plain) {
+        ++srtp_failures_;
+        continue;
+      }
+      n = static_cast<ssize_t>(*plain);
+    }
     ReceivedPacket packet{static_cast<uint16_t>(buffer[2] << 8 | buffer[3]),
                           static_cast<uint32_t>(buffer[4]) << 24 | static_cast<uint32_t>(buffer[5]) << 16 |
                               static_cast<uint32_t>(buffer[6]) << 8 | buffer[7],

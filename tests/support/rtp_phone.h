@@ -6,10 +6,12 @@
 #include <netinet/in.h>
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "codecs/g711.h"
+#include "dataplane/srtp_session.h"
 #include "tests/support/tone.h"
 
 namespace earshot::testing {
@@ -37,6 +39,12 @@ class RtpPhone {
 
   // Sends the next 20 ms of the tone (one packet).
   void SendFrame();
+  // From now on sends SRTP with `outbound` and accepts only SRTP that
+  // `inbound` authenticates (what fails is counted, not heard).
+  void UseSrtp(dataplane::SrtpSession outbound, dataplane::SrtpSession inbound);
+  dataplane::SrtpSession* srtp_out() { return srtp_out_ ? &*srtp_out_ : nullptr; }
+  dataplane::SrtpSession* srtp_in() { return srtp_in_ ? &*srtp_in_ : nullptr; }
+  uint64_t srtp_failures() const { return srtp_failures_; }
   // Sends raw bytes from this phone's socket (garbage tests).
   void SendRaw(const std::vector<uint8_t>& bytes);
   // Reads everything that has arrived, decoding PCMU payloads in order of arrival.
@@ -60,6 +68,9 @@ class RtpPhone {
   uint32_t timestamp_ = 0;
   std::vector<int16_t> heard_;
   std::vector<ReceivedPacket> packets_;
+  std::optional<dataplane::SrtpSession> srtp_out_;
+  std::optional<dataplane::SrtpSession> srtp_in_;
+  uint64_t srtp_failures_ = 0;
 };
 
 }  // namespace earshot::testing

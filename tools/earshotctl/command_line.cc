@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <algorithm>
+#include <cctype>
 #include <functional>
 #include <memory>
 #include <set>
@@ -31,6 +32,14 @@ struct LegSpecArgs {
   bool no_rtcp_mux = false;
 };
 
+// SDES keying as typed, shared by `leg add`, `attach` and `leg update` (re-key).
+struct SrtpArgs {
+  std::string suite;
+  std::string key;         // ours
+  std::string remote_key;  // the far end's
+  std::string replay_window;
+};
+
 // Every value any command takes, as typed. Only one command is parsed per run,
 // so the commands share these fields.
 struct Args {
@@ -46,6 +55,7 @@ struct Args {
   std::vector<std::string> labels;
   std::string role;
   LegSpecArgs spec;
+  SrtpArgs srtp;
   std::string remote;     // leg update
   std::string direction;  // leg update
   bool latch = false;     // leg update
@@ -98,9 +108,11 @@ class CommandLine {
   void AddSessionPositional(CLI::App& command);
   void AddLegPositionals(CLI::App& command);
   void AddLegSpecOptions(CLI::App& command);
+  void AddSrtpOptions(CLI::App& command);
   void AddBeepFlag(CLI::App& command);
 
   Parsed<v1::LegSpec> BuildLegSpec(v1::Role role) const;
+  Parsed<std::optional<v1::SrtpSpec>> BuildSrtpSpec() const;
   Parsed<GlobalOptions> BuildGlobalOptions() const;
   Parsed<Request> BuildCreateSession() const;
   Parsed<Request> BuildAddLeg() const;
@@ -193,6 +205,7 @@ CommandLine::CommandLine()
       ->type_name(DirectionNames());
   CLI::Option* latch = update->add_flag("--latch", args_.latch, "Start latching (symmetric RTP)");
   update->add_flag("--no-latch", args_.no_latch, "Stop latching")->excludes(latch);
+  AddSrtpOptions(*update);
   AddLegPositionals(*AddCommand(*leg, "remove", "Remove a leg", [this]() -> Parsed<Request> {
     v1::RemoveLegRequest request;
     request.set_session_id(args_.session);
@@ -301,6 +314,45 @@ void CommandLine::AddLegSpecOptions(CLI::App& command) {
                    "RTCP on the RTP port + 1 instead of rtcp-mux");
   command.add_option("--direction", spec.direction, "SDP direction (default sendrecv)")
       ->type_name(DirectionNames());
+  AddSrtpOptions(command);
+}
+
+void CommandLine::AddSrtpOptions(CLI::App& command) {
+  SrtpArgs& srtp = args_.srtp;
+  command.add_option("--srtp", srtp.suite, "SRTP with SDES keys (RFC 4568): the crypto suite")
+      ->type_name("AES_CM_128_HMAC_SHA1_80|AES_CM_128_HMAC_SHA1_32|AES_256_CM_HMAC_SHA1_80|"
+                  "AEAD_AES_128_GCM|AEAD_AES_256_GCM");
+  command.add_option("--srtp-key", srtp.key,
+                     "Earshot's key for what it sends (default: Earshot makes one and prints it)")
+      ->type_name("B64");
+  command.add_option("--srtp-remote-key", srtp.remote_key,
+                     "The far end's key for what Earshot receives (its a=crypto inline:)")
+      ->type_name("B64");
+  command.add_option("--srtp-replay-window", srtp.replay_window, "SRTP replay window (default 128)")
+      ->type_name("64..32767");
+}
+
+Parsed<std::optional<v1::SrtpSpec>> CommandLine::BuildSrtpSpec() const {
+  const SrtpArgs& args = args_.srtp;
+  if (args.suite.empty()) {
+    if (!args.key.empty() || !args.remote_key.empty() || !args.replay_window.empty()) {
+      return Invalid("--srtp", "give the crypto suite with the SRTP keys");
+    }
+    return std::optional<v1::SrtpSpec>();
+  }
+  v1::SrtpSpec spec;
+  std::string suite = args.suite;
+  std::transform(suite.begin(), suite.end(), suite.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  spec.set_suite(suite);
+  spec.set_local_key(args.key);
+  spec.set_remote_key(args.remote_key);
+  if (!args.replay_window.empty()) {
+    Parsed<uint32_t> window = ParseNumber(args.replay_window, 64, 32767);
+    if (!window) return Invalid("--srtp-replay-window", window.error());
+    spec.set_replay_window(*window);
+  }
+  return std::optional<v1::SrtpSpec>(std::move(spec));
 }
 
 void CommandLine::AddBeepFlag(CLI::App& command) {
@@ -383,6 +435,9 @@ Parsed<v1::LegSpec> CommandLine::BuildLegSpec(v1::Role role) const {
     if (!direction) return Invalid("--direction", direction.error());
     spec.set_direction(*direction);
   }
+  Parsed<std::optional<v1::SrtpSpec>> srtp = BuildSrtpSpec();
+  if (!srtp) return tl::unexpected(srtp.error());
+  if (*srtp) *spec.mutable_srtp() = std::move(**srtp);
   return spec;
 }
 
@@ -402,10 +457,13 @@ Parsed<Request> CommandLine::BuildUpdateLeg() const {
   v1::UpdateLegRequest request;
   request.set_session_id(args_.session);
   request.set_leg_id(args_.leg);
-  if (args_.remote.empty() && args_.direction.empty() && !args_.latch && !args_.no_latch) {
+  Parsed<std::optional<v1::SrtpSpec>> srtp = BuildSrtpSpec();
+  if (!srtp) return tl::unexpected(srtp.error());
+  if (args_.remote.empty() && args_.direction.empty() && !args_.latch && !args_.no_latch && !*srtp) {
     return tl::unexpected(std::string(
-        "leg update: nothing to change; give --remote, --direction, --latch or --no-latch"));
+        "leg update: nothing to change; give --remote, --direction, --latch, --no-latch or --srtp"));
   }
+  if (*srtp) *request.mutable_srtp() = std::move(**srtp);
   if (!args_.remote.empty()) {
     Parsed<std::string> remote = ParseEndpoint(args_.remote);
     if (!remote) return Invalid("--remote", remote.error());

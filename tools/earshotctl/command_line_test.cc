@@ -217,13 +217,33 @@ TEST_F(CommandLineTest, EventsFollowFromNowUnlessToldOtherwise) {
   EXPECT_EQ(follow.duration, std::chrono::milliseconds(250));
 }
 
+TEST_F(CommandLineTest, SrtpOptionsKeyALegAndReKeyIt) {
+  auto add = ParseRequest<v1::AddLegRequest>(
+      {"leg", "add", "abc", "customer", "--role", "customer", "--codec", "PCMU", "--pt", "0",
+       "--latch", "--srtp", "aes_cm_128_hmac_sha1_80", "--srtp-remote-key", "inline:QUJD",
+       "--srtp-replay-window", "1024"});
+  EXPECT_EQ(add.spec().srtp().suite(), "AES_CM_128_HMAC_SHA1_80");
+  EXPECT_EQ(add.spec().srtp().remote_key(), "inline:QUJD");
+  EXPECT_TRUE(add.spec().srtp().local_key().empty());  // Earshot makes ours
+  EXPECT_EQ(add.spec().srtp().replay_window(), 1024u);
+  auto update = ParseRequest<v1::UpdateLegRequest>(
+      {"leg", "update", "abc", "customer", "--srtp", "AEAD_AES_128_GCM", "--srtp-remote-key", "R",
+       "--srtp-key", "L"});
+  EXPECT_EQ(update.srtp().suite(), "AEAD_AES_128_GCM");
+  EXPECT_EQ(update.srtp().remote_key(), "R");
+  EXPECT_EQ(update.srtp().local_key(), "L");
+  EXPECT_FALSE(update.has_latch());
+}
+
 TEST_F(CommandLineTest, EveryRequestFieldHasAnOption) {
   // A field added to one of these requests needs an option (and a line here).
   EXPECT_EQ(v1::CreateSessionRequest::descriptor()->field_count(), 4);  // ID --rate --tick --label
-  EXPECT_EQ(v1::LegSpec::descriptor()->field_count(), 9);  // --role (or attach) and the leg options
+  EXPECT_EQ(v1::LegSpec::descriptor()->field_count(), 10);  // --role (or attach) and the leg options
+  EXPECT_EQ(v1::SrtpSpec::descriptor()->field_count(), 4);  // --srtp --srtp-remote-key --srtp-key
+                                                            // --srtp-replay-window
   EXPECT_EQ(v1::AddLegRequest::descriptor()->field_count(), 3);
   EXPECT_EQ(v1::UpdateLegRequest::descriptor()->field_count(),
-            5);  // --remote --direction --[no-]latch
+            6);  // --remote --direction --[no-]latch and the --srtp options
   EXPECT_EQ(v1::AttachRequest::descriptor()->field_count(),
             5);  // --mode --beep and the leg options
   EXPECT_EQ(v1::SetModeRequest::descriptor()->field_count(), 4);    // MODE --beep
@@ -304,6 +324,12 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{{"leg", "add", "abc", "agent", "--role", "agent", "--codec", "PCMU", "--pt", "0",
                    "--ptime", "0"},
                   "--ptime"},
+        UsageCase{{"leg", "add", "abc", "agent", "--role", "agent", "--codec", "PCMU", "--pt", "0",
+                   "--srtp-remote-key", "QUJD"},
+                  "--srtp: give the crypto suite with the SRTP keys"},
+        UsageCase{{"leg", "add", "abc", "agent", "--role", "agent", "--codec", "PCMU", "--pt", "0",
+                   "--srtp", "AEAD_AES_128_GCM", "--srtp-replay-window", "32768"},
+                  "--srtp-replay-window: '32768' is out of range (64..32767)"},
         UsageCase{{"leg", "update", "abc", "agent"}, "nothing to change"},
         UsageCase{{"leg", "update", "abc", "agent", "--latch", "--no-latch"}, "--latch"},
         UsageCase{{"leg", "update", "abc", "agent", "--direction", "unspecified"}, "--direction"},

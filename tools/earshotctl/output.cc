@@ -83,10 +83,13 @@ std::string LegLine(const v1::Leg& leg) {
     traits.push_back(fmt::format("dtmf pt {}", spec.dtmf_payload_type()));
   if (spec.latch()) traits.emplace_back("latch");
   if (spec.no_rtcp_mux()) traits.emplace_back("no rtcp-mux");
+  if (!spec.srtp().suite().empty()) traits.push_back("srtp " + spec.srtp().suite());
   std::string line =
       fmt::format("leg {}: {} ({})", leg.id(), FormatEndpoint(leg.local_ip(), leg.local_port()),
                   fmt::join(traits, ", "));
   if (!spec.remote().empty()) line += " remote " + spec.remote();
+  // Earshot's key, for the SDP's a=crypto line (only in answers to add, attach, update).
+  if (!leg.srtp_local_key().empty()) line += "\n  srtp key inline:" + leg.srtp_local_key();
   return line + "\n";
 }
 
@@ -110,6 +113,12 @@ Json LegJson(const v1::Leg& leg) {
       {"dtmf_payload_type", spec.dtmf_payload_type()},
       {"no_rtcp_mux", spec.no_rtcp_mux()},
       {"direction", EnumJson(DirectionName(direction), direction)},
+      // Earshot never echoes keys: remote_key and local_key stay empty here.
+      {"srtp",
+       {{"suite", spec.srtp().suite()},
+        {"remote_key", spec.srtp().remote_key()},
+        {"local_key", spec.srtp().local_key()},
+        {"replay_window", spec.srtp().replay_window()}}},
   };
   return {
       {"id", leg.id()},
@@ -117,6 +126,8 @@ Json LegJson(const v1::Leg& leg) {
       {"local_ip", leg.local_ip()},
       {"local_port", leg.local_port()},
       {"mode", EnumJson(ModeName(leg.mode()), leg.mode())},
+      // Earshot's key for the SDP answer; only in answers to add, attach and update.
+      {"srtp_local_key", leg.srtp_local_key()},
   };
 }
 

@@ -1,0 +1,225 @@
+#include "tools/load/load_control.h"
+
+#include <arpa/inet.h>
+
+#include <fmt/format.h>
+
+#include <chrono>
+#include <random>
+#include <thread>
+
+namespace earshot::load {
+namespace {
+
+namespace v1 = earshot::v1;
+
+v1::Mode ToProto(SupervisorMode mode) {
+  switch (mode) {
+    case SupervisorMode::kListen: return v1::MODE_LISTEN;
+    case SupervisorMode::kWhisper: return v1::MODE_WHISPER;
+    case SupervisorMode::kWhisperCustomer: return v1::MODE_WHISPER_CUSTOMER;
+    case SupervisorMode::kBarge: return v1::MODE_BARGE;
+  }
+  return v1::MODE_UNSPECIFIED;
+}
+
+void SleepUntilNs(int64_t when_ns) {
+  const int64_t wait = when_ns - NowNs();
+  if (wait > 0) std::this_thread::sleep_for(std::chrono::nanoseconds(wait));
+}
+
+// "IP:PORT" of a leg earshotd answered; a wildcard IP means loopback here.
+sockaddr_in LegAddress(const v1::Leg& leg) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(leg.local_port()));
+  if (leg.local_ip().empty() || leg.local_ip() == "0.0.0.0" ||
+      inet_pton(AF_INET, leg.local_ip().c_str(), &address.sin_addr) != 1) {
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  }
+  return address;
+}
+
+}  // namespace
+
+std::string StatusCodeName(grpc::StatusCode code) {
+  switch (code) {
+    case grpc::StatusCode::OK: return "OK";
+    case grpc::StatusCode::CANCELLED: return "CANCELLED";
+    case grpc::StatusCode::UNKNOWN: return "UNKNOWN";
+    case grpc::StatusCode::INVALID_ARGUMENT: return "INVALID_ARGUMENT";
+    case grpc::StatusCode::DEADLINE_EXCEEDED: return "DEADLINE_EXCEEDED";
+    case grpc::StatusCode::NOT_FOUND: return "NOT_FOUND";
+    case grpc::StatusCode::ALREADY_EXISTS: return "ALREADY_EXISTS";
+    case grpc::StatusCode::PERMISSION_DENIED: return "PERMISSION_DENIED";
+    case grpc::StatusCode::RESOURCE_EXHAUSTED: return "RESOURCE_EXHAUSTED";
+    case grpc::StatusCode::FAILED_PRECONDITION: return "FAILED_PRECONDITION";
+    case grpc::StatusCode::ABORTED: return "ABORTED";
+    case grpc::StatusCode::OUT_OF_RANGE: return "OUT_OF_RANGE";
+    case grpc::StatusCode::UNIMPLEMENTED: return "UNIMPLEMENTED";
+    case grpc::StatusCode::INTERNAL: return "INTERNAL";
+    case grpc::StatusCode::UNAVAILABLE: return "UNAVAILABLE";
+    case grpc::StatusCode::DATA_LOSS: return "DATA_LOSS";
+    case grpc::StatusCode::UNAUTHENTICATED: return "UNAUTHENTICATED";
+    default: return fmt::format("CODE_{}", static_cast<int>(code));
+  }
+}
+
+int64_t RpcCounts::failed() const {
+  int64_t total = 0;
+  for (const auto& [code, count] : failures) total += count;
+  return total;
+}
+
+CallController::CallController(ctl::ControlApi& api, const LoadOptions& options, RtpDriver& driver)
+    : api_(api), options_(options), driver_(driver), modes_(static_cast<size_t>(options.calls)) {
+  run_id_ = options.run_id.empty()
+                ? fmt::format("{:x}", static_cast<uint64_t>(NowNs() / 1'000'000) & 0xffffffu)
+                : options.run_id;
+}
+
+template <typename T>
+bool CallController::Count(const char* rpc, const ctl::RpcResult<T>& result) {
+  std::lock_guard<std::mutex> lock(rpc_mutex_);
+  ++rpc_.calls;
+  if (result) return true;
+  ++rpc_.failures[StatusCodeName(result.error().code)];
+  if (rpc_.first_failure.empty()) {
+    rpc_.first_failure =
+        fmt::format("{}: {}: {}", rpc, StatusCodeName(result.error().code), result.error().message);
+  }
+  return false;
+}
+
+RpcCounts CallController::rpc_counts() const {
+  std::lock_guard<std::mutex> lock(rpc_mutex_);
+  return rpc_;
+}
+
+v1::LegSpec CallController::Spec(v1::Role role, int call, int party) const {
+  const CodecInfo codec = GetCodecInfo(options_.codec);
+  v1::LegSpec spec;
+  spec.set_role(role);
+  spec.set_codec(std::string(codec.name));
+  spec.set_payload_type(codec.payload_type);
+  spec.set_ptime_ms(static_cast<uint32_t>(options_.ptime_ms));
+  spec.set_remote(fmt::format("127.0.0.1:{}", driver_.LocalPort(call, party)));
+  spec.set_latch(true);
+  return spec;
+}
+
+bool CallController::SetUpCall(int call) {
+  const std::string session_id = fmt::format("load-{}-{}", run_id_, call);
+  v1::CreateSessionRequest create;
+  create.set_id(session_id);
+  create.set_rate(8000);
+  create.set_tick_ms(static_cast<uint32_t>(options_.ptime_ms));
+  (*create.mutable_labels())["app"] = "earshot-load";
+  if (!Count("CreateSession", api_.CreateSession(create))) return false;
+  sessions_.push_back(session_id);
+
+  ControlEvent up;
+  up.kind = ControlEvent::Kind::kCallUp;
+  up.call = call;
+  const v1::Role roles[] = {v1::ROLE_CUSTOMER, v1::ROLE_AGENT};
+  for (int party = 0; party < kFirstSupervisor; ++party) {
+    v1::AddLegRequest add;
+    add.set_session_id(session_id);
+    add.set_leg_id(PartyLegId(party));
+    *add.mutable_spec() = Spec(roles[party], call, party);
+    ctl::RpcResult<v1::Leg> leg = api_.AddLeg(add);
+    if (!Count("AddLeg", leg)) return false;
+    up.remotes[static_cast<size_t>(party)] = LegAddress(*leg);
+  }
+  std::vector<SupervisorMode>& modes = modes_[static_cast<size_t>(call)];
+  for (int supervisor = 0; supervisor < options_.supervisors; ++supervisor) {
+    const int party = kFirstSupervisor + supervisor;
+    const SupervisorMode mode = InitialMode(options_.mode, call, supervisor, options_.supervisors);
+    v1::AttachRequest attach;
+    attach.set_session_id(session_id);
+    attach.set_leg_id(PartyLegId(party));
+    *attach.mutable_spec() = Spec(v1::ROLE_SUPERVISOR, call, party);
+    attach.set_mode(ToProto(mode));
+    attach.set_beep(false);
+    ctl::RpcResult<v1::Leg> leg = api_.Attach(attach);
+    if (!Count("Attach", leg)) return false;
+    up.remotes[static_cast<size_t>(party)] = LegAddress(*leg);
+    up.modes[static_cast<size_t>(supervisor)] = mode;
+    modes.push_back(mode);
+  }
+  up.at_ns = NowNs();
+  driver_.inbox().Post(up);
+  return true;
+}
+
+void CallController::ChangeMode(int call, int supervisor, SupervisorMode mode) {
+  ControlEvent changing;
+  changing.kind = ControlEvent::Kind::kModeChanging;
+  changing.call = call;
+  changing.party = kFirstSupervisor + supervisor;
+  changing.at_ns = NowNs();
+  driver_.inbox().Post(changing);
+
+  v1::SetModeRequest request;
+  request.set_session_id(fmt::format("load-{}-{}", run_id_, call));
+  request.set_leg_id(PartyLegId(kFirstSupervisor + supervisor));
+  request.set_mode(ToProto(mode));
+  request.set_beep(false);
+  SupervisorMode& current = modes_[static_cast<size_t>(call)][static_cast<size_t>(supervisor)];
+  if (Count("SetMode", api_.SetMode(request))) {
+    current = mode;
+    ++mode_changes_;
+  }
+  // A failed change leaves the old mode (and still gets its settling time).
+  ControlEvent changed = changing;
+  changed.kind = ControlEvent::Kind::kModeChanged;
+  changed.mode = current;
+  changed.at_ns = NowNs();
+  driver_.inbox().Post(changed);
+}
+
+void CallController::Run(std::atomic<int64_t>& stop_at_ns, const std::atomic<bool>& abort) {
+  const int64_t start = NowNs();
+  const double interval_ns = 1e9 / options_.cps;
+  for (int call = 0; call < options_.calls && !abort.load(std::memory_order_relaxed); ++call) {
+    SleepUntilNs(start + static_cast<int64_t>(call * interval_ns));
+    if (SetUpCall(call)) {
+      up_.push_back(call);
+      calls_up_.fetch_add(1, std::memory_order_relaxed);
+    } else {
+      ++calls_failed_;
+    }
+  }
+  const int64_t stop_at = NowNs() + static_cast<int64_t>(options_.duration_s * 1e9);
+  stop_at_ns.store(stop_at, std::memory_order_release);  // pairs with the driver's load in Run
+  if (options_.mode_changes_per_s <= 0.0 || up_.empty()) return;
+
+  std::mt19937 random(options_.seed);
+  constexpr SupervisorMode kModes[] = {SupervisorMode::kListen, SupervisorMode::kWhisper,
+                                       SupervisorMode::kWhisperCustomer, SupervisorMode::kBarge};
+  const double change_interval_ns = 1e9 / options_.mode_changes_per_s;
+  const int64_t changes_start = NowNs();
+  // No change in the last second: its settling would fall past the end.
+  for (int64_t n = 1;; ++n) {
+    const int64_t when = changes_start + static_cast<int64_t>(static_cast<double>(n) * change_interval_ns);
+    if (when > stop_at - 1'000'000'000 || abort.load(std::memory_order_relaxed)) return;
+    SleepUntilNs(when);
+    const int call = up_[random() % up_.size()];
+    const int supervisor = static_cast<int>(random() % static_cast<uint32_t>(options_.supervisors));
+    const SupervisorMode current = modes_[static_cast<size_t>(call)][static_cast<size_t>(supervisor)];
+    SupervisorMode next = current;
+    while (next == current) next = kModes[random() % 4];
+    ChangeMode(call, supervisor, next);
+  }
+}
+
+void CallController::TearDown() {
+  for (const std::string& id : sessions_) {
+    v1::DeleteSessionRequest request;
+    request.set_id(id);
+    Count("DeleteSession", api_.DeleteSession(request));
+  }
+  sessions_.clear();
+}
+
+}  // namespace earshot::load

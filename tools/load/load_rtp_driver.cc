@@ -1,0 +1,502 @@
+#include "tools/load/load_rtp_driver.h"
+
+#include <arpa/inet.h>
+#include <sys/epoll.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cmath>
+#include <cstring>
+#include <numbers>
+#include <random>
+
+#include "codecs/g711.h"
+#include "tools/load/load_stream_stats.h"
+
+namespace earshot::load {
+namespace {
+
+constexpr int64_t kMs = 1'000'000;
+constexpr int64_t kPeriodNs = 20 * kMs;
+constexpr int kSlots = 20;
+constexpr int kSamples = 160;            // 20 ms at 8 kHz
+constexpr int kRtpHeader = 12;
+constexpr int kWindowPackets = 10;       // 200 ms
+constexpr int kAnalysisPackets = 2;      // the window's last 40 ms are measured
+constexpr int64_t kSettleNs = 200 * kMs; // after a mode change
+constexpr int64_t kProbePeriodNs = 2000 * kMs;
+constexpr int kProbeSilencePackets = 6;  // 120 ms
+// A probe's speaker is not judged from its silence until this long after its onset.
+constexpr int64_t kProbeQuietNs = 500 * kMs;
+constexpr int64_t kProbeGiveUpNs = 2000 * kMs;
+constexpr int kRxBatch = 8;
+// How far the schedule may fall behind before whole periods are given up.
+constexpr int64_t kMaxBehindNs = 200 * kMs;
+constexpr int kEvents = 256;
+
+double ThreadCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_THREAD, &usage);
+  return static_cast<double>(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) +
+         static_cast<double>(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1e6;
+}
+
+}  // namespace
+
+int64_t NowNs() {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return static_cast<int64_t>(now.tv_sec) * 1'000'000'000 + now.tv_nsec;
+}
+
+void Inbox::Post(const ControlEvent& event) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  events_.push_back(event);
+  pending_.store(true, std::memory_order_release);  // pairs with the load in Drain
+}
+
+void Inbox::Drain(std::vector<ControlEvent>& out) {
+  out.clear();
+  if (!pending_.load(std::memory_order_acquire)) return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  out.swap(events_);
+  pending_.store(false, std::memory_order_relaxed);
+}
+
+struct RtpDriver::Leg {
+  int fd = -1;
+  int call = 0;
+  int party = 0;
+  uint16_t local_port = 0;
+  sockaddr_in remote{};
+  // tx
+  uint32_t ssrc = 0;
+  uint16_t seq = 0;
+  uint32_t timestamp = 0;
+  // rx
+  RtpStreamStats rx{8000};
+  int window_count = 0;
+  std::array<uint8_t, kAnalysisPackets * kSamples> analysis{};
+  OnsetDetector onset;
+};
+
+struct RtpDriver::Call {
+  bool up = false;
+  int first_leg = 0;
+  int64_t judge_from_ns = 0;
+  std::array<SupervisorMode, kMaxSupervisors> modes{};
+  Audibility plan;
+  int changing = 0;  // mode changes under way
+  int64_t settle_until_ns = 0;
+  // Mouth-to-ear probe.
+  int64_t next_probe_ns = 0;
+  int probe_rotation = 0;
+  int probe_speaker = -1;
+  int probe_silent_left = 0;
+  int64_t probe_onset_ns = 0;
+  int64_t probe_quiet_until_ns = 0;
+};
+
+RtpDriver::RtpDriver(const LoadOptions& options)
+    : options_(options),
+      parties_(kFirstSupervisor + options.supervisors),
+      sample_rate_hz_(GetCodecInfo(options.codec).sample_rate_hz),
+      payload_type_(static_cast<uint8_t>(GetCodecInfo(options.codec).payload_type)),
+      window_meter_(kAnalysisPackets * kSamples, 8000),
+      packet_meter_(kSamples, 8000) {}
+
+RtpDriver::~RtpDriver() {
+  for (Leg& leg : legs_) {
+    if (leg.fd >= 0) close(leg.fd);
+  }
+  if (epoll_fd_ >= 0) close(epoll_fd_);
+}
+
+Result<std::unique_ptr<RtpDriver>> RtpDriver::Create(const LoadOptions& options) {
+  std::unique_ptr<RtpDriver> driver(new RtpDriver(options));
+  if (Result<void> opened = driver->Open(); !opened) return tl::unexpected(opened.error());
+  return driver;
+}
+
+uint16_t RtpDriver::LocalPort(int call, int party) const {
+  return legs_[static_cast<size_t>(call * parties_ + party)].local_port;
+}
+
+Result<void> RtpDriver::Open() {
+  const bool ulaw = options_.codec == LoadCodec::kPcmu;
+  for (int code = 0; code < 256; ++code) {
+    decode_table_[static_cast<size_t>(code)] =
+        ulaw ? UlawToLinear(static_cast<uint8_t>(code)) : AlawToLinear(static_cast<uint8_t>(code));
+  }
+  // One packet per (call % 4, party): every tone is a multiple of 50 Hz, so 20 ms
+  // hold whole periods and the same payload repeats seamlessly.
+  const double amplitude = 32767.0 * std::pow(10.0, kToneDbfs / 20.0);
+  for (int offset = 0; offset < 4; ++offset) {
+    for (int party = 0; party < parties_; ++party) {
+      std::array<int16_t, kSamples> pcm{};
+      const int hz = ToneHz(offset, party);
+      for (int i = 0; i < kSamples; ++i) {
+        pcm[static_cast<size_t>(i)] = static_cast<int16_t>(
+            std::lround(amplitude * std::sin(2.0 * std::numbers::pi * hz * i / sample_rate_hz_)));
+      }
+      std::vector<uint8_t> payload(kSamples);
+      if (ulaw) {
+        EncodeUlaw(pcm, payload);
+      } else {
+        EncodeAlaw(pcm, payload);
+      }
+      tone_payloads_.push_back(std::move(payload));
+    }
+  }
+  silence_payload_.assign(kSamples, ulaw ? LinearToUlaw(0) : LinearToAlaw(0));
+
+  epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
+  if (epoll_fd_ < 0) return MakeError(ErrorCode::kInternal, fmt::format("epoll_create1: {}", strerror(errno)));
+
+  const size_t total = static_cast<size_t>(options_.calls) * static_cast<size_t>(parties_);
+  legs_.resize(total);
+  calls_.resize(static_cast<size_t>(options_.calls));
+  slots_.resize(kSlots);
+  std::mt19937 random(options_.seed ^ static_cast<uint32_t>(getpid()));
+  uint32_t port = options_.local_port_low;
+  for (size_t index = 0; index < total; ++index) {
+    Leg& leg = legs_[index];
+    leg.call = static_cast<int>(index) / parties_;
+    leg.party = static_cast<int>(index) % parties_;
+    leg.ssrc = static_cast<uint32_t>(random());
+    leg.seq = static_cast<uint16_t>(random());
+    leg.timestamp = static_cast<uint32_t>(random());
+    leg.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (leg.fd < 0) {
+      return MakeError(ErrorCode::kResourceExhausted,
+                       fmt::format("socket for leg {} of {}: {} (raise ulimit -n?)", index, total,
+                                   strerror(errno)));
+    }
+    sockaddr_in local{};
+    local.sin_family = AF_INET;
+    local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bool bound = false;
+    for (; port <= options_.local_port_high && !bound; ++port) {
+      local.sin_port = htons(static_cast<uint16_t>(port));
+      if (bind(leg.fd, reinterpret_cast<sockaddr*>(&local), sizeof local) == 0) {
+        bound = true;
+        leg.local_port = static_cast<uint16_t>(port);
+      } else if (errno != EADDRINUSE) {
+        return MakeError(ErrorCode::kInternal, fmt::format("bind port {}: {}", port, strerror(errno)));
+      }
+    }
+    if (!bound) {
+      return MakeError(ErrorCode::kResourceExhausted,
+                       fmt::format("no free local port left in {}-{} for leg {} of {}",
+                                   options_.local_port_low, options_.local_port_high, index, total));
+    }
+    epoll_event event{};
+    event.events = EPOLLIN;
+    event.data.u32 = static_cast<uint32_t>(index);
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, leg.fd, &event) != 0) {
+      return MakeError(ErrorCode::kInternal, fmt::format("epoll_ctl: {}", strerror(errno)));
+    }
+  }
+  for (int call = 0; call < options_.calls; ++call) {
+    calls_[static_cast<size_t>(call)].first_leg = call * parties_;
+    slots_[static_cast<size_t>(call % kSlots)].push_back(call);
+  }
+  totals_.latency = &latency_;
+  totals_.lateness = &lateness_;
+  return {};
+}
+
+void RtpDriver::Run(const std::atomic<int64_t>& stop_at_ns, const std::atomic<bool>& abort,
+                    const ProgressFn& progress) {
+  const int64_t start_ns = NowNs();
+  const double start_cpu = ThreadCpuSeconds();
+  int64_t next_progress_ns = start_ns + 1000 * kMs;
+  double progress_cpu = start_cpu;
+  for (int64_t period = 0;; ++period) {
+    // Far behind (the tool starved of CPU): give the missed periods up rather
+    // than send them in a burst; every leg moves on as if they were lost.
+    const int64_t behind = NowNs() - (start_ns + period * kPeriodNs);
+    if (behind > kMaxBehindNs) {
+      const int64_t skip = behind / kPeriodNs;
+      period += skip;
+      totals_.periods_skipped += skip;
+      for (Leg& leg : legs_) {
+        leg.seq = static_cast<uint16_t>(leg.seq + skip);
+        leg.timestamp += static_cast<uint32_t>(skip * kSamples);
+      }
+    }
+    for (int slot = 0; slot < kSlots; ++slot) {
+      const int64_t deadline = start_ns + period * kPeriodNs + slot * kMs;
+      ServeUntil(deadline);
+      const int64_t stop_at = stop_at_ns.load(std::memory_order_acquire);
+      if (abort.load(std::memory_order_relaxed) || (stop_at != 0 && NowNs() >= stop_at)) {
+        totals_.cpu_s = ThreadCpuSeconds() - start_cpu;
+        totals_.wall_s = static_cast<double>(NowNs() - start_ns) / 1e9;
+        return;
+      }
+      SendSlot(slot, deadline);
+      if (deadline >= next_progress_ns) {
+        const double cpu = ThreadCpuSeconds();
+        UpdateStreamTotals();
+        DriverProgress report;
+        report.elapsed_s = static_cast<double>(deadline - start_ns) / 1e9;
+        report.totals = &totals_;
+        report.lateness_p99_ns = lateness_second_.PercentileNs(0.99);
+        report.cpu_percent = 100.0 * (cpu - progress_cpu);
+        if (progress) progress(report);
+        lateness_second_.Clear();
+        progress_cpu = cpu;
+        next_progress_ns += 1000 * kMs;
+      }
+    }
+  }
+}
+
+void RtpDriver::ServeUntil(int64_t deadline_ns) {
+  std::array<epoll_event, kEvents> events;
+  for (;;) {
+    const int64_t now = NowNs();
+    ApplyEvents(now);
+    const int64_t remaining = std::max<int64_t>(deadline_ns - now, 0);
+    const timespec timeout{static_cast<time_t>(remaining / 1'000'000'000),
+                           static_cast<long>(remaining % 1'000'000'000)};
+    const int ready = epoll_pwait2(epoll_fd_, events.data(), kEvents, &timeout, nullptr);
+    for (int i = 0; i < ready; ++i) ReceiveFrom(events[static_cast<size_t>(i)].data.u32);
+    // Past the deadline: leave once the ready sockets are served (a full batch
+    // means more may be waiting, but sending on time comes first).
+    if (NowNs() >= deadline_ns) return;
+  }
+}
+
+void RtpDriver::ReceiveFrom(uint32_t leg_index) {
+  Leg& leg = legs_[leg_index];
+  std::array<std::array<uint8_t, 1500>, kRxBatch> buffers;
+  std::array<iovec, kRxBatch> iovs;
+  std::array<mmsghdr, kRxBatch> msgs{};
+  for (int i = 0; i < kRxBatch; ++i) {
+    iovs[static_cast<size_t>(i)] = {buffers[static_cast<size_t>(i)].data(), buffers[0].size()};
+    msgs[static_cast<size_t>(i)].msg_hdr.msg_iov = &iovs[static_cast<size_t>(i)];
+    msgs[static_cast<size_t>(i)].msg_hdr.msg_iovlen = 1;
+  }
+  for (int round = 0; round < 4; ++round) {  // bounded: one socket cannot hold the loop
+    const int got = recvmmsg(leg.fd, msgs.data(), kRxBatch, MSG_DONTWAIT, nullptr);
+    if (got <= 0) return;
+    const int64_t now = NowNs();
+    for (int i = 0; i < got; ++i) {
+      OnPacket(leg, buffers[static_cast<size_t>(i)].data(), msgs[static_cast<size_t>(i)].msg_len, now);
+    }
+    if (got < kRxBatch) return;
+  }
+}
+
+void RtpDriver::OnPacket(Leg& leg, const uint8_t* data, size_t size, int64_t now_ns) {
+  ++totals_.packets_received;
+  if (size < kRtpHeader || (data[0] >> 6) != 2 || (data[1] & 0x7f) != payload_type_) {
+    ++totals_.rx_malformed;
+    return;
+  }
+  size_t header = kRtpHeader + 4u * (data[0] & 0x0fu);
+  if ((data[0] & 0x10u) && size >= header + 4) header += 4 + 4u * (data[header + 2] << 8 | data[header + 3]);
+  if (size < header + kSamples) {
+    ++totals_.rx_malformed;
+    return;
+  }
+  const auto seq = static_cast<uint16_t>(data[2] << 8 | data[3]);
+  const uint32_t timestamp = static_cast<uint32_t>(data[4]) << 24 | static_cast<uint32_t>(data[5]) << 16 |
+                             static_cast<uint32_t>(data[6]) << 8 | data[7];
+  leg.rx.OnPacket(seq, timestamp, now_ns);
+  Call& call = calls_[static_cast<size_t>(leg.call)];
+  if (!call.up) {
+    ++totals_.rx_before_up;
+    return;
+  }
+  const uint8_t* payload = data + header;
+  if (leg.onset.armed()) {
+    std::array<int16_t, kSamples> pcm;
+    for (int i = 0; i < kSamples; ++i) pcm[static_cast<size_t>(i)] = decode_table_[payload[i]];
+    switch (leg.onset.Feed(packet_meter_.LevelDbfs(pcm, leg.onset.tone_hz()), now_ns)) {
+      case OnsetDetector::Step::kOnset:
+        if (call.probe_onset_ns != 0 && now_ns >= call.probe_onset_ns) {
+          latency_.Record(now_ns - call.probe_onset_ns);
+        } else {
+          ++totals_.probes_missed;  // the tone came back before it was sent: not a probe
+        }
+        break;
+      case OnsetDetector::Step::kTimedOut: ++totals_.probes_missed; break;
+      default: break;
+    }
+  }
+  const int position = leg.window_count % kWindowPackets;
+  const int first_measured = kWindowPackets - kAnalysisPackets;
+  if (position >= first_measured) {
+    std::memcpy(leg.analysis.data() + (position - first_measured) * kSamples, payload, kSamples);
+  }
+  if (++leg.window_count % kWindowPackets == 0) JudgeWindow(leg, call, now_ns);
+}
+
+void RtpDriver::JudgeWindow(Leg& leg, Call& call, int64_t now_ns) {
+  const int64_t measured_from = now_ns - kAnalysisPackets * kPeriodNs;
+  if (measured_from < call.judge_from_ns || call.changing > 0 || measured_from < call.settle_until_ns) {
+    ++totals_.windows_skipped;
+    return;
+  }
+  uint32_t dont_care = 0;
+  if (call.probe_speaker >= 0 && now_ns < call.probe_quiet_until_ns) dont_care |= 1u << call.probe_speaker;
+  std::array<int16_t, kAnalysisPackets * kSamples> pcm;
+  for (size_t i = 0; i < pcm.size(); ++i) pcm[i] = decode_table_[leg.analysis[i]];
+  const WindowVerdict verdict = load::JudgeWindow(window_meter_, pcm, leg.call, leg.party, call.plan, dont_care);
+  ++totals_.windows;
+  totals_.judgements += verdict.judged;
+  totals_.missing += verdict.missing;
+  totals_.unexpected += verdict.unexpected;
+}
+
+void RtpDriver::ApplyEvents(int64_t now_ns) {
+  inbox_.Drain(drained_);
+  for (const ControlEvent& event : drained_) {
+    Call& call = calls_[static_cast<size_t>(event.call)];
+    switch (event.kind) {
+      case ControlEvent::Kind::kCallUp: {
+        call.up = true;
+        call.modes = event.modes;
+        call.plan = ExpectedAudibility(std::span(call.modes.data(), static_cast<size_t>(options_.supervisors)));
+        call.judge_from_ns = now_ns + options_.warmup_ms * kMs;
+        // Spread the probes: the first one of each call 1 s after warm-up, offset per call.
+        call.next_probe_ns = call.judge_from_ns + 1000 * kMs + (event.call % 100) * 20 * kMs;
+        for (int party = 0; party < parties_; ++party) {
+          legs_[static_cast<size_t>(call.first_leg + party)].remote = event.remotes[static_cast<size_t>(party)];
+        }
+        ++totals_.calls_up;
+        break;
+      }
+      case ControlEvent::Kind::kModeChanging:
+        ++call.changing;
+        // The expectation is in flux: a probe under way says nothing.
+        for (int party = 0; party < parties_; ++party) legs_[static_cast<size_t>(call.first_leg + party)].onset.Disarm();
+        break;
+      case ControlEvent::Kind::kModeChanged:
+        --call.changing;
+        call.modes[static_cast<size_t>(event.party - kFirstSupervisor)] = event.mode;
+        call.plan = ExpectedAudibility(std::span(call.modes.data(), static_cast<size_t>(options_.supervisors)));
+        call.settle_until_ns = event.at_ns + kSettleNs;
+        ++totals_.mode_changes;
+        break;
+    }
+  }
+}
+
+void RtpDriver::SendSlot(int slot, int64_t deadline_ns) {
+  for (int call_index : slots_[static_cast<size_t>(slot)]) {
+    Call& call = calls_[static_cast<size_t>(call_index)];
+    if (call.up) SendCall(call, deadline_ns);
+  }
+}
+
+void RtpDriver::StartProbe(Call& call, int64_t now_ns) {
+  call.next_probe_ns = now_ns + kProbePeriodNs;
+  // The next speaker, in rotation, whom somebody must hear.
+  for (int attempt = 0; attempt < parties_; ++attempt) {
+    const int speaker = call.probe_rotation++ % parties_;
+    bool heard = false;
+    for (int listener = 0; listener < parties_; ++listener) heard |= call.plan.Hears(listener, speaker);
+    if (!heard) continue;
+    call.probe_speaker = speaker;
+    call.probe_silent_left = kProbeSilencePackets;
+    call.probe_onset_ns = 0;
+    call.probe_quiet_until_ns = now_ns + kProbeGiveUpNs;  // until the onset is known
+    const int tone = ToneHz(static_cast<int>(&call - calls_.data()), speaker);
+    for (int listener = 0; listener < parties_; ++listener) {
+      if (!call.plan.Hears(listener, speaker)) continue;
+      legs_[static_cast<size_t>(call.first_leg + listener)].onset.Arm(tone, now_ns + kProbeGiveUpNs);
+      ++totals_.probes;
+    }
+    return;
+  }
+}
+
+void RtpDriver::SendCall(Call& call, int64_t deadline_ns) {
+  const int call_index = static_cast<int>(&call - calls_.data());
+  if (call.probe_silent_left == 0 && call.changing == 0 && deadline_ns >= call.next_probe_ns &&
+      deadline_ns >= call.settle_until_ns) {
+    StartProbe(call, deadline_ns);
+  }
+  std::array<uint8_t, kRtpHeader + kSamples> packet;
+  for (int party = 0; party < parties_; ++party) {
+    Leg& leg = legs_[static_cast<size_t>(call.first_leg + party)];
+    const bool silent = party == call.probe_speaker && call.probe_silent_left > 0;
+    const bool onset = party == call.probe_speaker && call.probe_silent_left == 0 && call.probe_onset_ns == 0 &&
+                       call.probe_speaker >= 0;
+    packet[0] = 0x80;
+    packet[1] = payload_type_;
+    packet[2] = static_cast<uint8_t>(leg.seq >> 8);
+    packet[3] = static_cast<uint8_t>(leg.seq);
+    packet[4] = static_cast<uint8_t>(leg.timestamp >> 24);
+    packet[5] = static_cast<uint8_t>(leg.timestamp >> 16);
+    packet[6] = static_cast<uint8_t>(leg.timestamp >> 8);
+    packet[7] = static_cast<uint8_t>(leg.timestamp);
+    packet[8] = static_cast<uint8_t>(leg.ssrc >> 24);
+    packet[9] = static_cast<uint8_t>(leg.ssrc >> 16);
+    packet[10] = static_cast<uint8_t>(leg.ssrc >> 8);
+    packet[11] = static_cast<uint8_t>(leg.ssrc);
+    const std::vector<uint8_t>& payload =
+        silent ? silence_payload_ : tone_payloads_[static_cast<size_t>((call_index % 4) * parties_ + party)];
+    std::memcpy(packet.data() + kRtpHeader, payload.data(), kSamples);
+    const int64_t now = NowNs();
+    const int64_t late = now - deadline_ns;
+    lateness_.Record(late);
+    lateness_second_.Record(late);
+    if (sendto(leg.fd, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&leg.remote),
+               sizeof leg.remote) == static_cast<ssize_t>(packet.size())) {
+      ++totals_.packets_sent;
+    } else {
+      ++totals_.send_errors;
+    }
+    if (onset) {
+      call.probe_onset_ns = now;
+      call.probe_quiet_until_ns = now + kProbeQuietNs;
+    }
+    // Every packet moves the stream on, sent or not: a failed send is a lost packet.
+    ++leg.seq;
+    leg.timestamp += kSamples;
+  }
+  if (call.probe_silent_left > 0) --call.probe_silent_left;
+}
+
+void RtpDriver::UpdateStreamTotals() {
+  int64_t lost = 0;
+  int64_t sequence_errors = 0;
+  int64_t streams = 0;
+  int64_t silent = 0;
+  double jitter_sum = 0.0;
+  double jitter_max = 0.0;
+  for (const Leg& leg : legs_) {
+    if (!calls_[static_cast<size_t>(leg.call)].up) continue;
+    ++streams;
+    if (leg.rx.received() == 0) {
+      ++silent;
+      continue;
+    }
+    lost += std::max<int64_t>(leg.rx.lost(), 0);
+    sequence_errors += leg.rx.sequence_errors();
+    jitter_sum += leg.rx.jitter_ms();
+    jitter_max = std::max(jitter_max, leg.rx.jitter_ms());
+  }
+  totals_.lost = lost;
+  totals_.sequence_errors = sequence_errors;
+  totals_.streams = streams;
+  totals_.streams_without_packets = silent;
+  totals_.jitter_ms_mean = streams > silent ? jitter_sum / static_cast<double>(streams - silent) : 0.0;
+  totals_.jitter_ms_max = jitter_max;
+}
+
+const DriverTotals& RtpDriver::Totals() {
+  UpdateStreamTotals();
+  return totals_;
+}
+
+}  // namespace earshot::load

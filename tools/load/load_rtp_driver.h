@@ -1,0 +1,161 @@
+#pragma once
+// The simulated phones: one UDP socket per leg, all driven from one thread.
+//
+// Sending: every leg sends one 20 ms packet per 20 ms, paced to absolute
+// deadlines (start + n * 20 ms + slot), with the calls spread over 20 slots of
+// 1 ms (call i in slot i % 20) so that the load is even. A packet that leaves
+// late still carries its scheduled sequence number and timestamp; how late it
+// left is recorded (the tool's own lateness: when it is high, the tool, not
+// earshotd, is the bottleneck). Fallen more than 200 ms behind, the driver gives
+// the missed periods up (counted) instead of bursting them out. Sends are one sendto per packet: each leg has
+// its own socket, so sendmmsg would not batch anything.
+//
+// Receiving: epoll over every socket, recvmmsg per ready socket. Per received
+// stream: loss, sequence errors and jitter (RtpStreamStats); every 10 packets
+// (a 200 ms window) the last 2 packets' PCM is checked with a Goertzel meter
+// against the call's expected audibility (JudgeWindow); and the mouth-to-ear
+// probes (OnsetDetector).
+//
+// Directions here are the phones' own: tx = phone to earshotd.
+//
+// The control thread (load_control.h) tells the driver about calls coming up
+// and modes changing through an Inbox; the driver drains it once per slot.
+// Everything else is owned by the driver's thread.
+
+#include <netinet/in.h>
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <vector>
+
+#include "codecs/result.h"
+#include "tools/load/load_call_plan.h"
+#include "tools/load/load_checker.h"
+#include "tools/load/load_histogram.h"
+#include "tools/load/load_options.h"
+
+namespace earshot::load {
+
+int64_t NowNs();  // CLOCK_MONOTONIC
+
+struct ControlEvent {
+  enum class Kind { kCallUp, kModeChanging, kModeChanged };
+  Kind kind = Kind::kCallUp;
+  int call = 0;
+  int party = 0;  // the supervisor, for mode events
+  SupervisorMode mode = SupervisorMode::kListen;
+  int64_t at_ns = 0;
+  // kCallUp: every party's earshotd address, and the initial modes.
+  std::array<sockaddr_in, kMaxParties> remotes{};
+  std::array<SupervisorMode, kMaxSupervisors> modes{};
+};
+
+// Control thread -> driver. A mutex is fine here: a few events per call, and
+// the driver only takes it when `pending_` says there is something.
+class Inbox {
+ public:
+  void Post(const ControlEvent& event);
+  // Moves every pending event into `out` (cleared first).
+  void Drain(std::vector<ControlEvent>& out);
+
+ private:
+  std::mutex mutex_;
+  std::vector<ControlEvent> events_;
+  std::atomic<bool> pending_{false};  // set after a push under mutex_, read before taking it
+};
+
+struct DriverTotals {
+  int64_t calls_up = 0;
+  int64_t packets_sent = 0;
+  int64_t send_errors = 0;
+  int64_t periods_skipped = 0;  // 20 ms periods not sent: the tool fell > 200 ms behind
+  int64_t packets_received = 0;
+  int64_t rx_malformed = 0;    // not RTP, or another payload type
+  int64_t rx_before_up = 0;    // arrived before the call was up (not judged)
+  int64_t lost = 0;
+  int64_t sequence_errors = 0;
+  int64_t streams = 0;                   // legs of calls that were up
+  int64_t streams_without_packets = 0;   // of those, legs that never received anything
+  double jitter_ms_mean = 0.0;
+  double jitter_ms_max = 0.0;
+  int64_t windows = 0;          // listener windows judged
+  int64_t windows_skipped = 0;  // warm-up or right after a mode change
+  int64_t judgements = 0;       // speaker x window
+  int64_t missing = 0;
+  int64_t unexpected = 0;
+  int64_t probes = 0;           // listener onsets expected
+  int64_t probes_missed = 0;    // not seen within 2 s
+  int64_t mode_changes = 0;
+  DurationHistogram* latency = nullptr;   // mouth-to-ear, owned by the driver
+  DurationHistogram* lateness = nullptr;  // own send lateness, owned by the driver
+  double cpu_s = 0.0;   // the driver thread's user + system time
+  double wall_s = 0.0;  // the driver's running time
+};
+
+struct DriverProgress {
+  double elapsed_s = 0.0;
+  const DriverTotals* totals = nullptr;
+  int64_t lateness_p99_ns = 0;  // over the last second
+  double cpu_percent = 0.0;     // over the last second
+};
+
+class RtpDriver {
+ public:
+  using ProgressFn = std::function<void(const DriverProgress&)>;
+
+  // Opens calls x (2 + supervisors) sockets on the options' local ports.
+  [[nodiscard]] static Result<std::unique_ptr<RtpDriver>> Create(const LoadOptions& options);
+  ~RtpDriver();
+
+  uint16_t LocalPort(int call, int party) const;
+  Inbox& inbox() { return inbox_; }
+
+  // Drives until `stop_at_ns` (0: not known yet) has passed or `abort` is set;
+  // calls `progress` about once a second.
+  void Run(const std::atomic<int64_t>& stop_at_ns, const std::atomic<bool>& abort,
+           const ProgressFn& progress);
+
+  // Final figures (loss and jitter summed over every stream).
+  const DriverTotals& Totals();
+
+ private:
+  struct Leg;
+  struct Call;
+  explicit RtpDriver(const LoadOptions& options);
+  Result<void> Open();
+  void ServeUntil(int64_t deadline_ns);
+  void ReceiveFrom(uint32_t leg_index);
+  void OnPacket(Leg& leg, const uint8_t* data, size_t size, int64_t now_ns);
+  void JudgeWindow(Leg& leg, Call& call, int64_t now_ns);
+  void ApplyEvents(int64_t now_ns);
+  void SendSlot(int slot, int64_t deadline_ns);
+  void SendCall(Call& call, int64_t deadline_ns);
+  void StartProbe(Call& call, int64_t now_ns);
+  void UpdateStreamTotals();
+
+  LoadOptions options_;
+  int parties_;
+  int sample_rate_hz_;
+  uint8_t payload_type_;
+  std::vector<Leg> legs_;
+  std::vector<Call> calls_;
+  std::vector<std::vector<int>> slots_;  // calls per 1 ms slot
+  std::array<int16_t, 256> decode_table_{};
+  std::vector<std::vector<uint8_t>> tone_payloads_;  // [call % 4][party]
+  std::vector<uint8_t> silence_payload_;
+  int epoll_fd_ = -1;
+  Inbox inbox_;
+  std::vector<ControlEvent> drained_;
+  DriverTotals totals_;
+  DurationHistogram latency_;
+  DurationHistogram lateness_;
+  DurationHistogram lateness_second_;
+  ToneMeter window_meter_;  // the last 2 packets of a window
+  ToneMeter packet_meter_;  // one packet, for the onset probes
+};
+
+}  // namespace earshot::load

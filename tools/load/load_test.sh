@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# ctest's earshot_load.twenty_mixed_calls: starts earshotd on a free gRPC port
+# and runs 20 mixed-mode calls (listen, whisper, barge) for 3 s through it; passes
+# when the JSON report shows zero semantic errors, zero loss and no failed RPC,
+# and earshotd then stops cleanly.
+#   load_test.sh EARSHOTD EARSHOT_LOAD
+set -uo pipefail
+earshotd=$1
+load=$2
+
+work=$(mktemp -d)
+daemon=
+cleanup() {
+  if [ -n "$daemon" ]; then kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null; fi
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+# Port ranges chosen apart from the other earshotd tests (43000-47999).
+"$earshotd" --grpc-listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --rtp-ports 48000-48999 \
+  2>"$work/earshotd.log" &
+daemon=$!
+address=
+for _ in $(seq 100); do
+  address=$(grep -o 'listening grpc=127\.0\.0\.1:[0-9]*' "$work/earshotd.log" | head -n 1 | cut -d= -f2)
+  [ -n "$address" ] && break
+  kill -0 "$daemon" 2>/dev/null || break
+  sleep 0.1
+done
+if [ -z "$address" ]; then
+  echo "FAIL: earshotd did not log 'listening grpc=...'"
+  cat "$work/earshotd.log"
+  exit 1
+fi
+
+status=0
+"$load" --addr "$address" --calls 20 --cps 50 --duration 3 --mode mix --json \
+  --local-ports 49000-49999 >"$work/report.json" || status=$?
+cat "$work/report.json"
+if [ ! -s "$work/report.json" ]; then
+  echo "FAIL: earshot-load printed no report (exit $status)"
+  status=1
+else
+  check=$(python3 - "$work/report.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+problems = []
+if r["calls"]["up"] != 20: problems.append(f'calls up {r["calls"]["up"]} != 20')
+if r["semantic"]["errors"] != 0: problems.append(f'semantic errors {r["semantic"]["errors"]}')
+if r["semantic"]["windows"] < 20 * 3 * 10: problems.append(f'only {r["semantic"]["windows"]} windows judged')
+if r["packets"]["lost"] != 0: problems.append(f'lost {r["packets"]["lost"]}')
+if r["packets"]["streams_without_packets"] != 0: problems.append('silent streams')
+if r["rpc"]["failed"] != 0: problems.append(f'failed RPCs {r["rpc"]["failures"]}')
+if r["latency"]["count"] == 0: problems.append('no mouth-to-ear sample')
+print("; ".join(problems))
+PY
+)
+  if [ -n "$check" ]; then
+    echo "FAIL: $check (earshot-load exit $status)"
+    status=1
+  elif [ "$status" -ne 0 ]; then
+    echo "FAIL: earshot-load exited with $status"
+  fi
+fi
+
+kill -TERM "$daemon"
+daemon_status=0
+wait "$daemon" || daemon_status=$?
+daemon=
+if [ "$daemon_status" -ne 0 ]; then
+  echo "FAIL: earshotd exited with $daemon_status"
+  status=1
+fi
+if [ "$status" -ne 0 ]; then
+  echo "--- earshotd log (tail)"
+  tail -n 40 "$work/earshotd.log"
+fi
+exit "$status"
