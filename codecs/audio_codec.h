@@ -1,5 +1,5 @@
 #pragma once
-// The audio codec interface: what G.711 implements now and Opus later.
+// The audio codec interface: what G.711, L16 and Opus implement.
 //
 // Model
 // - A frame is one packet's worth of audio: a run of samples at the codec's own
@@ -12,7 +12,7 @@
 // - The caller owns every buffer. A codec writes only into the span it is given
 //   and never keeps a pointer into it. MaxEncodedBytes says how big `out` must be.
 //
-// Hot path (STYLE.md §3, §5): Encode, Decode, Conceal and Reset run once per
+// Hot path (STYLE.md §3, §5): Encode, Decode, Conceal, DecodeFec and Reset run once per
 // packet on the core that owns the call, so they never allocate, throw or lock.
 // Anything a codec needs is sized at construction. Errors come back as a small
 // CodecError value: the caller counts it and drops or conceals, it does not log.
@@ -24,8 +24,19 @@
 // the same samples as one 20 ms call. The next successful Decode ends the
 // concealment and resets the fade; a decoder may cross-fade the first few
 // milliseconds of that frame with its concealment so that the join does not
-// click (G.711 does), so Decode right after a loss need not be bit-exact. Conceal always fills all of `out`, with
-// silence once the decoder has nothing credible left to say.
+// click (G.711 does), so Decode right after a loss need not be bit-exact. Conceal
+// always fills all of `out`, with silence once the decoder has nothing credible
+// left to say.
+//
+// In-band FEC (optional; Opus has it, G.711 and L16 do not): some codecs carry a
+// coarse copy of the previous frame inside a packet (Opus's LBRR, RFC 6716
+// §4.2.4). When frame N is lost but packet N+1 has already arrived, the caller
+// may ask HasInbandFec(packet N+1) and, if it says yes, call DecodeFec(packet
+// N+1, out) *instead of* Conceal for frame N; it then decodes packet N+1 as
+// usual with Decode. DecodeFec counts as a successful Decode for the
+// concealment contract: it ends a concealment. A decoder without FEC keeps the
+// defaults below (HasInbandFec false, DecodeFec kBadPayload), so a caller that
+// always checks HasInbandFec first falls back to Conceal unchanged.
 //
 // Objects are not thread-safe and need none: each belongs to one core (STYLE.md §1).
 
@@ -44,7 +55,7 @@ enum class CodecError {
   // The payload is empty or malformed for this codec; the caller should conceal.
   kBadPayload,
   // The input frame length is not one the codec can encode (e.g. empty, or not
-  // one of Opus's 2.5/5/10/20/40/60 ms).
+  // one of Opus's 2.5/5/10/20/40/60/80/100/120 ms).
   kBadFrameSize,
 };
 
@@ -103,6 +114,27 @@ class AudioDecoder {
   // stand-in for lost audio, following the concealment contract above.
   // Returns the samples written.
   [[nodiscard]] virtual size_t Conceal(std::span<int16_t> out) = 0;
+
+  // Whether `next_payload` (the packet after a lost frame) carries FEC that
+  // DecodeFec can use for that lost frame. Cheap (looks at a few header bits)
+  // and changes nothing.
+  virtual bool HasInbandFec(std::span<const uint8_t> next_payload) const {
+    (void)next_payload;
+    return false;
+  }
+
+  // Recovers the lost frame before `next_payload` from the FEC it carries:
+  // fills `out` (the lost frame's length, as for Conceal) and returns the
+  // samples written. kBadPayload when the packet has no usable FEC (the
+  // caller then conceals), kBadFrameSize when the codec cannot produce a frame
+  // of out.size() samples; on error the decoder's state is unchanged. Does not
+  // consume `next_payload`: the caller still Decodes it next.
+  [[nodiscard]] virtual tl::expected<size_t, CodecError> DecodeFec(
+      std::span<const uint8_t> next_payload, std::span<int16_t> out) {
+    (void)next_payload;
+    (void)out;
+    return tl::make_unexpected(CodecError::kBadPayload);
+  }
 
   // Forgets all history, as at construction: e.g. when the far end restarts
   // its stream (new SSRC).

@@ -258,6 +258,9 @@ Result<void> CallControl::DeleteSession(const std::string& id) {
   return {};
 }
 
+// What one RTP payload may hold: an Ethernet MTU less IPv4, UDP and RTP headers.
+constexpr size_t kMaxPayloadBytes = 1500 - 20 - 8 - 12;
+
 Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::string& leg,
                                     const LegParams& params, mixer::SupervisorMode mode, bool beep) {
   if (Result<void> valid = CheckId("leg", leg); !valid) return tl::unexpected(valid.error());
@@ -298,7 +301,13 @@ Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::strin
   mixer::JitterBufferOptions jitter;
   jitter.clock_rate_hz = codecs->rtp_clock_rate_hz;
   jitter.frame_samples = tick_samples;
-  jitter.max_payload_bytes = codecs->encoder->MaxEncodedBytes(static_cast<size_t>(3 * tick_samples));
+  // Room for three ticks of the codec's own samples, but never more than an
+  // Ethernet MTU: Opus's RFC bound (1,277 bytes per 20 ms) would make every
+  // Opus leg's jitter buffer hundreds of kilobytes for packets that never come.
+  const size_t codec_tick_samples =
+      static_cast<size_t>(codecs->encoder->info().sample_rate_hz * record.params.tick_ms / 1000);
+  jitter.max_payload_bytes =
+      std::min<size_t>(codecs->encoder->MaxEncodedBytes(3 * codec_tick_samples), kMaxPayloadBytes);
   Result<std::unique_ptr<mixer::LegMedia>> media =
       mixer::LegMedia::Create(std::move(codecs->encoder), std::move(codecs->decoder), jitter,
                               record.params.rate, record.params.rate * record.params.tick_ms / 1000);

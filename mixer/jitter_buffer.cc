@@ -478,6 +478,19 @@ PlayoutFrame JitterBuffer::PlayNextFrame() {
   return frame;
 }
 
+PlayoutFrame JitterBuffer::PeekNext() const {
+  if (!has_stream_ || !playing_ || count_ == 0) return Frame(PlayoutFrame::Kind::kEmpty);
+  const size_t index = Index(next_seq_);
+  const Slot& slot = slots_[index];
+  if (!slot.occupied || slot.seq != next_seq_) return Frame(PlayoutFrame::Kind::kEmpty);
+  PlayoutFrame frame = Frame(PlayoutFrame::Kind::kPacket);
+  frame.timestamp = RtpTimestamp(static_cast<uint32_t>(slot.timestamp));
+  frame.payload =
+      std::span<const uint8_t>(slab_.data() + index * options_.max_payload_bytes, slot.size);
+  frame.talkspurt_start = slot.marker || start_pending_;
+  return frame;
+}
+
 PlayoutFrame JitterBuffer::PlayDry() {
   drop_pending_ = false;  // nothing buffered, nothing in excess
   dry_samples_ += frame_samples_;

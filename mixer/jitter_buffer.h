@@ -167,6 +167,16 @@ class JitterBuffer {
   // The next frame; called by the playout once per frame interval.
   PlayoutFrame PopNext();
 
+  // The packet at the playout point, without playing it: kPacket (payload,
+  // seq, timestamp, talkspurt_start) when that frame is buffered and playout
+  // has started, else kEmpty. Changes nothing. For in-band FEC: right after
+  // PopNext returned kMissing for sequence N, a PeekNext() with seq N + 1 is
+  // the packet that carries N's FEC (a frame added to grow does not advance
+  // the playout point, so its PeekNext has seq N, not N + 1). The next
+  // PopNext may still differ from it (a frame dropped to shrink). The payload
+  // is valid until the next call to a non-const method.
+  PlayoutFrame PeekNext() const;
+
   int TargetDelaySamples() const { return target_samples_; }
   int BufferedSamples() const;
   double JitterSamples() const { return jitter_; }

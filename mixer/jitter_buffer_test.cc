@@ -249,6 +249,40 @@ TEST_P(JitterBufferLossTest, ConcealsExactlyTheLostFramesThenPlaysNormally) {
 
 INSTANTIATE_TEST_SUITE_P(JitterBufferBursts, JitterBufferLossTest, ::testing::Values(1, 3, 10));
 
+// What a decoder with in-band FEC needs: after a loss, the packet after the
+// lost frame, seen without being played.
+TEST(JitterBufferTest, PeekNextShowsThePacketAfterALossWithoutPlayingIt) {
+  JitterBuffer buffer(JitterBufferOptions{});
+  EXPECT_EQ(buffer.PeekNext().kind, PlayoutFrame::Kind::kEmpty);  // no stream yet
+  const std::vector<TestPacket> packets = PacketGenerator(0).Take(4);
+  Send(buffer, packets[0]);
+  EXPECT_EQ(buffer.PeekNext().kind, PlayoutFrame::Kind::kEmpty);  // still pre-buffering
+  Send(buffer, packets[1]);
+  ASSERT_EQ(buffer.PopNext().seq.value(), 0);
+  for (int twice = 0; twice < 2; ++twice) {  // peeking changes nothing
+    const PlayoutFrame peeked = buffer.PeekNext();
+    ASSERT_EQ(peeked.kind, PlayoutFrame::Kind::kPacket);
+    EXPECT_EQ(peeked.seq.value(), 1);
+    EXPECT_TRUE(PayloadMatches(peeked));
+  }
+  ASSERT_EQ(buffer.PopNext().seq.value(), 1);
+  Send(buffer, packets[3]);  // packets[2] is lost
+  const PlayoutFrame lost = buffer.PopNext();
+  ASSERT_EQ(lost.kind, PlayoutFrame::Kind::kMissing);
+  ASSERT_EQ(lost.seq.value(), 2);
+  const PlayoutFrame next = buffer.PeekNext();
+  ASSERT_EQ(next.kind, PlayoutFrame::Kind::kPacket);
+  EXPECT_EQ(next.seq, lost.seq.Next());
+  EXPECT_EQ(next.timestamp.value(), 1000u + 3 * kFrame);
+  EXPECT_TRUE(PayloadMatches(next));
+  const PlayoutFrame played = buffer.PopNext();
+  ASSERT_EQ(played.kind, PlayoutFrame::Kind::kPacket);
+  EXPECT_EQ(played.seq.value(), 3);
+  EXPECT_EQ(buffer.PeekNext().kind, PlayoutFrame::Kind::kEmpty);  // nothing buffered
+  EXPECT_EQ(buffer.counters().played, 3u);
+  EXPECT_EQ(buffer.counters().missing, 1u);
+}
+
 TEST(JitterBufferTest, DuplicatesAreCountedAndPlayedOnce) {
   JitterBuffer buffer(JitterBufferOptions{});
   std::vector<TestPacket> packets = PacketGenerator(500).Take(100);

@@ -13,6 +13,10 @@ constexpr int kMaxFrameMs = 120;
 // keeps a codec that yields nothing from spinning the tick.
 constexpr int kMaxPullsPerTick = 16;
 
+// One rate a whole multiple of the other: every tick and every codec frame
+// then converts to a whole number of samples, exactly (codecs/resampler.h).
+bool WholeRatio(int a, int b) { return a > 0 && b > 0 && (a % b == 0 || b % a == 0); }
+
 }  // namespace
 
 Result<std::unique_ptr<LegMedia>> LegMedia::Create(std::unique_ptr<AudioEncoder> encoder,
@@ -23,32 +27,71 @@ Result<std::unique_ptr<LegMedia>> LegMedia::Create(std::unique_ptr<AudioEncoder>
     return InvalidArgument("a leg needs an encoder and a decoder");
   }
   for (const CodecInfo& info : {encoder->info(), decoder->info()}) {
-    if (info.sample_rate_hz != sample_rate_hz || info.channels != 1) {
-      return InvalidArgument(fmt::format(
-          "codec {} runs at {} Hz with {} channel(s); this session mixes mono at {} Hz and "
-          "resampling is not available yet",
-          info.name, info.sample_rate_hz, info.channels, sample_rate_hz));
+    if (info.channels != 1) {
+      return InvalidArgument(fmt::format("codec {} has {} channels; a leg is mono", info.name,
+                                         info.channels));
     }
+    if (!WholeRatio(info.sample_rate_hz, sample_rate_hz)) {
+      return InvalidArgument(fmt::format(
+          "codec {} runs at {} Hz, which this session's {} Hz cannot be resampled to in whole "
+          "samples (one rate must be a multiple of the other)",
+          info.name, info.sample_rate_hz, sample_rate_hz));
+    }
+  }
+  const int encoder_rate = encoder->info().sample_rate_hz;
+  if (tick_samples <= 0 || int64_t{tick_samples} * encoder_rate % sample_rate_hz != 0) {
+    return InvalidArgument(fmt::format("a tick of {} samples at {} Hz is not a whole frame at {} Hz",
+                                       tick_samples, sample_rate_hz, encoder_rate));
   }
   if (jitter.clock_rate_hz != decoder->info().rtp_clock_rate_hz) {
     return InvalidArgument(fmt::format("jitter buffer clock {} Hz differs from the codec's {} Hz",
                                        jitter.clock_rate_hz, decoder->info().rtp_clock_rate_hz));
   }
-  return std::unique_ptr<LegMedia>(
-      new LegMedia(std::move(encoder), std::move(decoder), jitter, tick_samples));
+  std::optional<Resampler> rx;
+  if (const int rate = decoder->info().sample_rate_hz; rate != sample_rate_hz) {
+    Result<Resampler> made = Resampler::Create(rate, sample_rate_hz);
+    if (!made) return tl::unexpected(made.error());
+    rx.emplace(std::move(*made));
+  }
+  std::optional<Resampler> tx;
+  if (encoder_rate != sample_rate_hz) {
+    Result<Resampler> made = Resampler::Create(sample_rate_hz, encoder_rate);
+    if (!made) return tl::unexpected(made.error());
+    tx.emplace(std::move(*made));
+  }
+  return std::unique_ptr<LegMedia>(new LegMedia(std::move(encoder), std::move(decoder), jitter,
+                                                sample_rate_hz, tick_samples, std::move(rx),
+                                                std::move(tx)));
 }
 
 LegMedia::LegMedia(std::unique_ptr<AudioEncoder> encoder, std::unique_ptr<AudioDecoder> decoder,
-                   const JitterBufferOptions& jitter, int tick_samples)
+                   const JitterBufferOptions& jitter, int session_rate_hz, int tick_samples,
+                   std::optional<Resampler> rx_resampler, std::optional<Resampler> tx_resampler)
     : encoder_(std::move(encoder)),
       decoder_(std::move(decoder)),
       jitter_buffer_(jitter),
       clock_rate_hz_(decoder_->info().rtp_clock_rate_hz),
-      sample_rate_hz_(decoder_->info().sample_rate_hz) {
+      sample_rate_hz_(decoder_->info().sample_rate_hz),
+      rx_resampler_(std::move(rx_resampler)),
+      tx_resampler_(std::move(tx_resampler)) {
+  const auto tick = static_cast<size_t>(tick_samples);
   const size_t max_frame = static_cast<size_t>(sample_rate_hz_ * kMaxFrameMs / 1000);
-  fifo_.resize(max_frame + static_cast<size_t>(tick_samples));
   decoded_.resize(max_frame);
-  encoded_.resize(encoder_->MaxEncodedBytes(static_cast<size_t>(tick_samples)));
+  // The most one pulled frame can add to the FIFO, at the session rate.
+  size_t max_pushed = max_frame;
+  if (rx_resampler_) {
+    resampled_.resize(rx_resampler_->MaxOutputSamples(max_frame));
+    max_pushed = resampled_.size();
+  }
+  // The FIFO holds less than a tick before each pull.
+  fifo_.resize(max_pushed + tick);
+  size_t encoder_tick = tick;
+  if (tx_resampler_) {
+    tx_pcm_.resize(tx_resampler_->MaxOutputSamples(tick));
+    encoder_tick = tick * static_cast<size_t>(encoder_->info().sample_rate_hz) /
+                   static_cast<size_t>(session_rate_hz);
+  }
+  encoded_.resize(encoder_->MaxEncodedBytes(encoder_tick));
 }
 
 void LegMedia::PushToFifo(std::span<const int16_t> samples) {
@@ -58,6 +101,25 @@ void LegMedia::PushToFifo(std::span<const int16_t> samples) {
   std::copy_n(samples.begin(), first, fifo_.begin() + static_cast<std::ptrdiff_t>(tail));
   std::copy(samples.begin() + static_cast<std::ptrdiff_t>(first), samples.end(), fifo_.begin());
   fifo_size_ += samples.size();
+}
+
+void LegMedia::PushDecoded(std::span<const int16_t> samples) {
+  if (!rx_resampler_) {
+    PushToFifo(samples);
+    return;
+  }
+  const size_t written = rx_resampler_->Process(samples, resampled_);
+  PushToFifo(std::span<const int16_t>(resampled_.data(), written));
+}
+
+size_t LegMedia::RecoverFromFec(const PlayoutFrame& lost, std::span<int16_t> out) {
+  const PlayoutFrame next = jitter_buffer_.PeekNext();
+  // Only the packet right after the lost frame carries its FEC; a frame added
+  // to grow the buffer peeks at its own successor (seq, not seq + 1).
+  if (next.kind != PlayoutFrame::Kind::kPacket || next.seq != lost.seq.Next()) return 0;
+  if (!decoder_->HasInbandFec(next.payload)) return 0;
+  auto recovered = decoder_->DecodeFec(next.payload, out);
+  return recovered ? *recovered : 0;
 }
 
 bool LegMedia::PullFrame() {
@@ -73,13 +135,17 @@ bool LegMedia::PullFrame() {
     auto result = decoder_->Decode(frame.payload, std::span<int16_t>(decoded_));
     if (result) {
       ++counters_.frames_decoded;
-      PushToFifo(std::span<const int16_t>(decoded_.data(), *result));
+      PushDecoded(std::span<const int16_t>(decoded_.data(), *result));
       return true;
     }
     ++counters_.decode_errors;
+  } else if (const size_t recovered = RecoverFromFec(frame, decoded); recovered > 0) {
+    ++counters_.frames_fec_recovered;
+    PushDecoded(std::span<const int16_t>(decoded_.data(), recovered));
+    return true;
   }
   ++counters_.frames_concealed;
-  PushToFifo(decoded.first(decoder_->Conceal(decoded)));
+  PushDecoded(decoded.first(decoder_->Conceal(decoded)));
   return true;
 }
 
@@ -100,7 +166,16 @@ void LegMedia::Playout(std::span<float> out) {
 }
 
 std::span<const uint8_t> LegMedia::Encode(std::span<const int16_t> pcm) {
-  auto written = encoder_->Encode(pcm, std::span<uint8_t>(encoded_));
+  std::span<const int16_t> frame = pcm;
+  if (tx_resampler_) {
+    // More than a tick would not fit the buffer sized for one.
+    if (tx_resampler_->MaxOutputSamples(pcm.size()) > tx_pcm_.size()) {
+      ++counters_.encode_errors;
+      return {};
+    }
+    frame = std::span<const int16_t>(tx_pcm_.data(), tx_resampler_->Process(pcm, tx_pcm_));
+  }
+  auto written = encoder_->Encode(frame, std::span<uint8_t>(encoded_));
   if (!written) {
     ++counters_.encode_errors;
     return {};

@@ -430,13 +430,5 @@ TEST(SessionTest, CreateValidatesOptions) {
   }));
 }
 
-TEST(SessionTest, CodecAtAnotherRateIsRefusedUntilResamplingExists) {
-  JitterBufferOptions jitter;
-  auto media = LegMedia::Create(std::make_unique<G711Encoder>(G711Law::kUlaw),
-                                std::make_unique<G711Decoder>(G711Law::kUlaw), jitter, 16000, 320);
-  ASSERT_FALSE(media.has_value());
-  EXPECT_NE(media.error().message.find("8000 Hz"), std::string::npos);
-}
-
 }  // namespace
 }  // namespace earshot::mixer

@@ -105,6 +105,10 @@ v1::LegSpec CallController::Spec(v1::Role role, int call, int party) const {
   spec.set_ptime_ms(static_cast<uint32_t>(options_.ptime_ms));
   spec.set_remote(fmt::format("127.0.0.1:{}", driver_.LocalPort(call, party)));
   spec.set_latch(true);
+  if (options_.srtp) {
+    spec.mutable_srtp()->set_suite(std::string(dataplane::SrtpSuiteName(*options_.srtp)));
+    spec.mutable_srtp()->set_remote_key(driver_.PeerKey(call, party));
+  }
   return spec;
 }
 
@@ -130,6 +134,7 @@ bool CallController::SetUpCall(int call) {
     ctl::RpcResult<v1::Leg> leg = api_.AddLeg(add);
     if (!Count("AddLeg", leg)) return false;
     up.remotes[static_cast<size_t>(party)] = LegAddress(*leg);
+    up.earshot_keys[static_cast<size_t>(party)] = leg->srtp_local_key();
   }
   std::vector<SupervisorMode>& modes = modes_[static_cast<size_t>(call)];
   for (int supervisor = 0; supervisor < options_.supervisors; ++supervisor) {
@@ -144,6 +149,7 @@ bool CallController::SetUpCall(int call) {
     ctl::RpcResult<v1::Leg> leg = api_.Attach(attach);
     if (!Count("Attach", leg)) return false;
     up.remotes[static_cast<size_t>(party)] = LegAddress(*leg);
+    up.earshot_keys[static_cast<size_t>(party)] = leg->srtp_local_key();
     up.modes[static_cast<size_t>(supervisor)] = mode;
     modes.push_back(mode);
   }

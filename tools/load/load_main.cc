@@ -126,6 +126,7 @@ int Run(const LoadOptions& options) {
   report.periods_skipped = t.periods_skipped;
   report.packets_received = t.packets_received;
   report.rx_malformed = t.rx_malformed;
+  report.srtp_failures = t.srtp_failures;
   report.lost = t.lost;
   report.sequence_errors = t.sequence_errors;
   report.streams = t.streams;

@@ -103,6 +103,10 @@ ParsedOptions ParseLoadOptions(const std::vector<std::string>& args) {
       ->capture_default_str();
   app.add_option("--codec", codec, "codec of every leg: PCMU or PCMA (Opus: not yet)")
       ->capture_default_str();
+  std::string srtp;
+  app.add_option("--srtp", srtp,
+                 "SRTP on every leg with this SDES crypto suite (e.g. AES_CM_128_HMAC_SHA1_80, "
+                 "AEAD_AES_128_GCM); default plain RTP");
   app.add_option("--ptime", options.ptime_ms, "packet time in ms (only 20 for now)")
       ->check(CLI::IsMember({20}))
       ->capture_default_str();
@@ -153,6 +157,11 @@ ParsedOptions ParseLoadOptions(const std::vector<std::string>& args) {
   Result<LoadCodec> parsed_codec = ParseLoadCodec(codec);
   if (!parsed_codec) return bad(parsed_codec.error().message);
   options.codec = *parsed_codec;
+  if (!srtp.empty()) {
+    Result<dataplane::SrtpSuite> suite = dataplane::ParseSrtpSuite(srtp);
+    if (!suite) return bad("--srtp: " + suite.error().message);
+    options.srtp = *suite;
+  }
   Result<ModeChoice> parsed_mode = ParseModeChoice(mode);
   if (!parsed_mode) return bad(parsed_mode.error().message);
   options.mode = *parsed_mode;

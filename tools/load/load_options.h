@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "codecs/result.h"
+#include "dataplane/srtp_key.h"
 #include "tools/load/load_call_plan.h"
 
 namespace earshot::load {
@@ -49,6 +50,8 @@ struct LoadOptions {
   int supervisors = 1;
   ModeChoice mode = ModeChoice::kBarge;
   LoadCodec codec = LoadCodec::kPcmu;
+  // SRTP on every leg (SDES keys through the API); unset: plain RTP.
+  std::optional<dataplane::SrtpSuite> srtp;
   int ptime_ms = 20;
   double duration_s = 10.0;
   double mode_changes_per_s = 0.0;

@@ -21,7 +21,7 @@ double LoadReport::tool_cpu_percent() const {
 }
 
 int ExitCodeOf(const LoadReport& report) {
-  const bool clean = report.semantic_errors() == 0 && report.lost == 0 &&
+  const bool clean = report.semantic_errors() == 0 && report.lost == 0 && report.srtp_failures == 0 &&
                      report.streams_without_packets == 0 && report.rpc_failures.empty() &&
                      report.calls_failed == 0 && report.calls_up > 0;
   return clean ? 0 : 1;
@@ -58,6 +58,7 @@ nlohmann::json ToJson(const LoadReport& r) {
         {"periods_skipped", r.periods_skipped},
         {"received", r.packets_received},
         {"malformed", r.rx_malformed},
+        {"srtp_failures", r.srtp_failures},
         {"lost", r.lost},
         {"loss_ratio", r.loss_ratio()},
         {"sequence_errors", r.sequence_errors},
@@ -104,8 +105,9 @@ std::string FormatTable(const LoadReport& r) {
   for (const auto& [code, count] : r.rpc_failures) failures += fmt::format(" {}={}", code, count);
   row("RPCs", fmt::format("{} made, failed:{}", r.rpcs, failures.empty() ? " none" : failures));
   if (!r.first_rpc_failure.empty()) row("first RPC failure", r.first_rpc_failure);
-  row("packets sent / received", fmt::format("{} / {} ({} send errors, {} malformed)", r.packets_sent,
-                                             r.packets_received, r.send_errors, r.rx_malformed));
+  row("packets sent / received",
+      fmt::format("{} / {} ({} send errors, {} malformed, {} failed SRTP)", r.packets_sent,
+                  r.packets_received, r.send_errors, r.rx_malformed, r.srtp_failures));
   row("loss", fmt::format("{} packets ({:.4f} %), {} sequence errors", r.lost, 100.0 * r.loss_ratio(),
                           r.sequence_errors));
   row("streams without packets", fmt::format("{} of {}", r.streams_without_packets, r.streams));

@@ -78,7 +78,10 @@ struct RtpDriver::Leg {
   uint32_t ssrc = 0;
   uint16_t seq = 0;
   uint32_t timestamp = 0;
+  std::optional<dataplane::SrtpSession> srtp_tx;  // --srtp: under key_text
+  std::string key_text;
   // rx
+  std::optional<dataplane::SrtpSession> srtp_rx;  // --srtp: under Earshot's key
   RtpStreamStats rx{8000};
   int window_count = 0;
   std::array<uint8_t, kAnalysisPackets * kSamples> analysis{};
@@ -127,6 +130,10 @@ uint16_t RtpDriver::LocalPort(int call, int party) const {
   return legs_[static_cast<size_t>(call * parties_ + party)].local_port;
 }
 
+std::string RtpDriver::PeerKey(int call, int party) const {
+  return legs_[static_cast<size_t>(call * parties_ + party)].key_text;
+}
+
 Result<void> RtpDriver::Open() {
   const bool ulaw = options_.codec == LoadCodec::kPcmu;
   for (int code = 0; code < 256; ++code) {
@@ -171,6 +178,14 @@ Result<void> RtpDriver::Open() {
     leg.ssrc = static_cast<uint32_t>(random());
     leg.seq = static_cast<uint16_t>(random());
     leg.timestamp = static_cast<uint32_t>(random());
+    if (options_.srtp) {
+      Result<dataplane::SrtpKey> key = dataplane::GenerateSrtpKey(*options_.srtp);
+      if (!key) return tl::unexpected(key.error());
+      Result<dataplane::SrtpSession> session = dataplane::SrtpSession::Outbound(*key);
+      if (!session) return tl::unexpected(session.error());
+      leg.srtp_tx.emplace(std::move(*session));
+      leg.key_text = dataplane::FormatSdesKey(*key);
+    }
     leg.fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (leg.fd < 0) {
       return MakeError(ErrorCode::kResourceExhausted,
@@ -288,7 +303,19 @@ void RtpDriver::ReceiveFrom(uint32_t leg_index) {
     if (got <= 0) return;
     const int64_t now = NowNs();
     for (int i = 0; i < got; ++i) {
-      OnPacket(leg, buffers[static_cast<size_t>(i)].data(), msgs[static_cast<size_t>(i)].msg_len, now);
+      size_t size = msgs[static_cast<size_t>(i)].msg_len;
+      if (options_.srtp) {
+        auto plain = leg.srtp_rx ? leg.srtp_rx->UnprotectRtp(std::span(buffers[static_cast<size_t>(i)].data(), size))
+                                 : tl::expected<size_t, dataplane::SrtpError>(
+                                       tl::unexpect, dataplane::SrtpError::kAuthenticationFailed);
+        if (!plain) {
+          ++totals_.packets_received;
+          ++totals_.srtp_failures;
+          continue;
+        }
+        size = *plain;
+      }
+      OnPacket(leg, buffers[static_cast<size_t>(i)].data(), size, now);
     }
     if (got < kRxBatch) return;
   }
@@ -369,7 +396,15 @@ void RtpDriver::ApplyEvents(int64_t now_ns) {
         // Spread the probes: the first one of each call 1 s after warm-up, offset per call.
         call.next_probe_ns = call.judge_from_ns + 1000 * kMs + (event.call % 100) * 20 * kMs;
         for (int party = 0; party < parties_; ++party) {
-          legs_[static_cast<size_t>(call.first_leg + party)].remote = event.remotes[static_cast<size_t>(party)];
+          Leg& leg = legs_[static_cast<size_t>(call.first_leg + party)];
+          leg.remote = event.remotes[static_cast<size_t>(party)];
+          if (options_.srtp) {
+            Result<dataplane::SrtpKey> key =
+                dataplane::ParseSdesKey(*options_.srtp, event.earshot_keys[static_cast<size_t>(party)]);
+            Result<dataplane::SrtpSession> session =
+                key ? dataplane::SrtpSession::Inbound(*key) : tl::unexpected(key.error());
+            if (session) leg.srtp_rx.emplace(std::move(*session));  // else all it gets fails, counted
+          }
         }
         ++totals_.calls_up;
         break;
@@ -425,7 +460,7 @@ void RtpDriver::SendCall(Call& call, int64_t deadline_ns) {
       deadline_ns >= call.settle_until_ns) {
     StartProbe(call, deadline_ns);
   }
-  std::array<uint8_t, kRtpHeader + kSamples> packet;
+  std::array<uint8_t, kRtpHeader + kSamples + dataplane::kSrtpMaxTrailer> packet;
   for (int party = 0; party < parties_; ++party) {
     Leg& leg = legs_[static_cast<size_t>(call.first_leg + party)];
     const bool silent = party == call.probe_speaker && call.probe_silent_left > 0;
@@ -450,8 +485,13 @@ void RtpDriver::SendCall(Call& call, int64_t deadline_ns) {
     const int64_t late = now - deadline_ns;
     lateness_.Record(late);
     lateness_second_.Record(late);
-    if (sendto(leg.fd, packet.data(), packet.size(), 0, reinterpret_cast<const sockaddr*>(&leg.remote),
-               sizeof leg.remote) == static_cast<ssize_t>(packet.size())) {
+    size_t size = kRtpHeader + kSamples;
+    if (leg.srtp_tx) {
+      auto protected_size = leg.srtp_tx->ProtectRtp(packet, size);
+      size = protected_size ? *protected_size : 0;
+    }
+    if (size > 0 && sendto(leg.fd, packet.data(), size, 0, reinterpret_cast<const sockaddr*>(&leg.remote),
+                           sizeof leg.remote) == static_cast<ssize_t>(size)) {
       ++totals_.packets_sent;
     } else {
       ++totals_.send_errors;

@@ -30,9 +30,11 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "codecs/result.h"
+#include "dataplane/srtp_session.h"
 #include "tools/load/load_call_plan.h"
 #include "tools/load/load_checker.h"
 #include "tools/load/load_histogram.h"
@@ -52,6 +54,9 @@ struct ControlEvent {
   // kCallUp: every party's earshotd address, and the initial modes.
   std::array<sockaddr_in, kMaxParties> remotes{};
   std::array<SupervisorMode, kMaxSupervisors> modes{};
+  // kCallUp with --srtp: Earshot's key of every party's leg (base64), for
+  // decrypting what it sends.
+  std::array<std::string, kMaxParties> earshot_keys{};
 };
 
 // Control thread -> driver. A mutex is fine here: a few events per call, and
@@ -75,6 +80,7 @@ struct DriverTotals {
   int64_t periods_skipped = 0;  // 20 ms periods not sent: the tool fell > 200 ms behind
   int64_t packets_received = 0;
   int64_t rx_malformed = 0;    // not RTP, or another payload type
+  int64_t srtp_failures = 0;   // --srtp: received packets that did not authenticate
   int64_t rx_before_up = 0;    // arrived before the call was up (not judged)
   int64_t lost = 0;
   int64_t sequence_errors = 0;
@@ -112,6 +118,8 @@ class RtpDriver {
   ~RtpDriver();
 
   uint16_t LocalPort(int call, int party) const;
+  // With --srtp: the phone's own key (base64) for the leg's SDES remote key.
+  std::string PeerKey(int call, int party) const;
   Inbox& inbox() { return inbox_; }
 
   // Drives until `stop_at_ns` (0: not known yet) has passed or `abort` is set;
