@@ -70,6 +70,8 @@ LegMedia::LegMedia(std::unique_ptr<AudioEncoder> encoder, std::unique_ptr<AudioD
     : encoder_(std::move(encoder)),
       decoder_(std::move(decoder)),
       jitter_buffer_(jitter),
+      session_rate_hz_(session_rate_hz),
+      tick_samples_(tick_samples),
       clock_rate_hz_(decoder_->info().rtp_clock_rate_hz),
       sample_rate_hz_(decoder_->info().sample_rate_hz),
       rx_resampler_(std::move(rx_resampler)),
@@ -149,10 +151,26 @@ bool LegMedia::PullFrame() {
   return true;
 }
 
+Result<void> LegMedia::EnableVoiceProcessing(const VoiceProcessingOptions& options) {
+  if (!options.enabled()) {
+    voice_.reset();
+    return {};
+  }
+  Result<VoiceProcessor> processor = VoiceProcessor::Create(options, session_rate_hz_, tick_samples_);
+  if (!processor) return tl::unexpected(processor.error());
+  voice_.emplace(std::move(*processor));
+  near_.assign(static_cast<size_t>(tick_samples_), 0);
+  return {};
+}
+
 void LegMedia::Playout(std::span<float> out) {
   // The FIFO always has room for one more frame while it holds less than a tick.
   for (int pulls = 0; pulls < kMaxPullsPerTick && fifo_size_ < out.size(); ++pulls) {
     if (!PullFrame()) break;
+  }
+  if (voice_ && out.size() == near_.size()) {
+    PlayoutProcessed(out);
+    return;
   }
   const size_t available = std::min(fifo_size_, out.size());
   const size_t first = std::min(available, fifo_.size() - fifo_head_);
@@ -165,7 +183,22 @@ void LegMedia::Playout(std::span<float> out) {
   if (available == 0) ++counters_.silent_ticks;
 }
 
+void LegMedia::PlayoutProcessed(std::span<float> out) {
+  const size_t available = std::min(fifo_size_, out.size());
+  const size_t first = std::min(available, fifo_.size() - fifo_head_);
+  std::copy_n(fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_), first, near_.begin());
+  std::copy_n(fifo_.begin(), available - first, near_.begin() + static_cast<std::ptrdiff_t>(first));
+  std::fill(near_.begin() + static_cast<std::ptrdiff_t>(available), near_.end(), int16_t{0});
+  fifo_head_ = (fifo_head_ + available) % fifo_.size();
+  fifo_size_ -= available;
+  if (available == 0) ++counters_.silent_ticks;
+  // Every tick, silent or not: the adaptive filter follows time, not talk.
+  voice_->Process(near_);
+  std::copy(near_.begin(), near_.end(), out.begin());
+}
+
 std::span<const uint8_t> LegMedia::Encode(std::span<const int16_t> pcm) {
+  if (voice_) voice_->NoteSent(pcm);
   std::span<const int16_t> frame = pcm;
   if (tx_resampler_) {
     // More than a tick would not fit the buffer sized for one.

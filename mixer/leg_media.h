@@ -31,6 +31,10 @@
 // is already buffered, and the decoder finds in-band FEC in that packet
 // (AudioDecoder::HasInbandFec), the lost frame is decoded from it
 // (DecodeFec) instead of concealed, and counted in frames_fec_recovered.
+//
+// Voice processing (opt-in, mixer/voice_processing.h): what the leg plays out
+// is cleaned of the echo of what Earshot sent it, and of noise, before anyone
+// hears it; Encode feeds the canceller its reference.
 
 #include <cstdint>
 #include <memory>
@@ -42,6 +46,7 @@
 #include "codecs/resampler.h"
 #include "codecs/result.h"
 #include "mixer/jitter_buffer.h"
+#include "mixer/voice_processing.h"
 
 namespace earshot::mixer {
 
@@ -77,6 +82,13 @@ class LegMedia {
   // an encoder error.
   std::span<const uint8_t> Encode(std::span<const int16_t> pcm);
 
+  // On the control path, before the leg goes to its core.
+  [[nodiscard]] Result<void> EnableVoiceProcessing(const VoiceProcessingOptions& options);
+  // An echo canceller needs this leg's own mix as its reference, so the leg
+  // cannot share another leg's encoding.
+  bool needs_own_mix() const { return voice_ && voice_->options().echo_cancel; }
+  const VoiceProcessor* voice_processor() const { return voice_ ? &*voice_ : nullptr; }
+
   const AudioEncoder& encoder() const { return *encoder_; }
   const JitterBuffer& jitter_buffer() const { return jitter_buffer_; }
   const LegMediaCounters& counters() const { return counters_; }
@@ -95,10 +107,16 @@ class LegMedia {
   // and appends it to the FIFO.
   void PushDecoded(std::span<const int16_t> samples);
   void PushToFifo(std::span<const int16_t> samples);
+  // Playout through the voice processor (int16 in, cleaned, then float out).
+  void PlayoutProcessed(std::span<float> out);
 
   std::unique_ptr<AudioEncoder> encoder_;
   std::unique_ptr<AudioDecoder> decoder_;
   JitterBuffer jitter_buffer_;
+  int session_rate_hz_;
+  int tick_samples_;  // at the session rate
+  std::optional<VoiceProcessor> voice_;
+  std::vector<int16_t> near_;  // one tick for the voice processor
   int clock_rate_hz_;
   int sample_rate_hz_;  // the decoder's
   // Codec rate -> session rate (rx) and back (tx); empty when equal.

@@ -16,6 +16,8 @@ bool SameRow(const GainMatrix& matrix, int a, int b) {
 }
 
 bool SameCodec(const LegMedia& a, const LegMedia& b) {
+  // An echo canceller's reference is its own leg's mix, fed in by Encode.
+  if (a.needs_own_mix() || b.needs_own_mix()) return false;
   CodecInfo info_a = a.encoder().info();
   CodecInfo info_b = b.encoder().info();
   return info_a.name == info_b.name && info_a.sample_rate_hz == info_b.sample_rate_hz &&
