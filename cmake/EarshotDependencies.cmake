@@ -38,3 +38,5 @@ endif()
 pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus)
 pkg_check_modules(SPEEXDSP REQUIRED IMPORTED_TARGET speexdsp)
 pkg_check_modules(SRTP REQUIRED IMPORTED_TARGET libsrtp2)
+# The metrics endpoint's HTTP server (header-only).
+pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

@@ -6,6 +6,7 @@
 
 #include <signal.h>
 
+#include <atomic>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -19,6 +20,7 @@
 #include "control/logging.h"
 #include "control/version.h"
 #include "control/grpc_server.h"
+#include "control/metrics_server.h"
 #include "dataplane/kernel/kernel_io_mode.h"
 #include "dataplane/kernel/kernel_packet_io.h"
 #include "dataplane/worker_pool.h"
@@ -100,11 +102,21 @@ int Run(const Config& config) {
     Log(LogLevel::kError, "start_failed", {{"why", server.error().message}});
     return kExitStartFailed;
   }
+  std::atomic<bool> draining{false};
+  ControlServer& control = **server;
+  Result<std::unique_ptr<MetricsServer>> metrics =
+      MetricsServer::Start(config.metrics_listen, [&workers, &control, &draining] {
+        return MetricsSnapshot{workers.Snapshot(), control.session_count(), draining.load()};
+      });
+  if (!metrics) {
+    Log(LogLevel::kError, "start_failed", {{"why", metrics.error().message}});
+    return kExitStartFailed;
+  }
   Log(LogLevel::kInfo, "listening",
       {{"grpc", (*server)->address().ToString()},
        {"rtp", fmt::format("{} ports {}-{}", config.rtp_ip, config.rtp_port_low,
                            config.rtp_port_high)},
-       {"metrics", "not served yet"}});
+       {"metrics", fmt::format("http://{}/metrics", (*metrics)->address().ToString())}});
   Log(LogLevel::kInfo, "ready", {{"stop_with", "SIGINT or SIGTERM"}});
 
   sigset_t stop_signals;
@@ -115,6 +127,7 @@ int Run(const Config& config) {
   sigwait(&stop_signals, &signal_number);
 
   (*server)->StartDraining();
+  draining.store(true);
   if (config.drain_timeout_s > 0 && (*server)->session_count() > 0) {
     Log(LogLevel::kInfo, "draining",
         {{"signal", SignalName(signal_number)},

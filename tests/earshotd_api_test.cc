@@ -38,7 +38,7 @@ class EarshotdApiTest : public ::testing::Test {
  protected:
   void SetUp() override {
     daemon_ = std::make_unique<Subprocess>(std::vector<std::string>{
-        EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--rtp-ports", "43000-43999", "--workers", "2",
+        EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--rtp-ports", "43000-43999", "--workers", "2",
         "--media-timeout-s", "1"});
     ASSERT_TRUE(daemon_->WaitForStderr("ready", 10s)) << daemon_->stderr_text();
     std::smatch match;
@@ -491,7 +491,7 @@ TEST_F(EarshotdApiTest, EventFeedFollowsTheCallInOrder) {
 }
 
 TEST(EarshotdDrainTest, AfterSigtermNewSessionsAreRefusedWhileCallsEnd) {
-  Subprocess daemon({EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--rtp-ports", "44000-44999",
+  Subprocess daemon({EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--rtp-ports", "44000-44999",
                      "--drain-timeout-s", "10"});
   ASSERT_TRUE(daemon.WaitForStderr("ready", 10s)) << daemon.stderr_text();
   std::smatch match;

@@ -12,6 +12,7 @@
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <grpcpp/grpcpp.h>
 
@@ -101,7 +102,7 @@ class EarshotdStopsOnSignal : public ::testing::TestWithParam<int> {};
 
 TEST_P(EarshotdStopsOnSignal, WithinOneSecondAfterTicking) {
   Subprocess daemon({kEarshotd, "--workers", "2", "--log-format", "json", "--rtp-ports",
-                     "31000-31999", "--grpc-listen", "127.0.0.1:0"});
+                     "31000-31999", "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
   ASSERT_TRUE(daemon.WaitForStderr("\"event\":\"ready\"", 5s)) << daemon.stderr_text();
   std::this_thread::sleep_for(200ms);  // let the workers tick
   auto signalled = std::chrono::steady_clock::now();
@@ -125,7 +126,7 @@ TEST_P(EarshotdStopsOnSignal, WithinOneSecondAfterTicking) {
 
 TEST(EarshotdTest, ServesStatusOverGrpcWithEveryWorkerTicking) {
   Subprocess daemon({kEarshotd, "--workers", "2", "--tick-ms", "10", "--rtp-ports", "32000-32999",
-                     "--grpc-listen", "127.0.0.1:0"});
+                     "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
   ASSERT_TRUE(daemon.WaitForStderr("ready", 5s)) << daemon.stderr_text();
   std::smatch match;
   std::string log = daemon.stderr_text();
@@ -154,13 +155,41 @@ TEST(EarshotdTest, ServesStatusOverGrpcWithEveryWorkerTicking) {
   EXPECT_EQ(daemon.Wait(5s), 0);
 }
 
+TEST(EarshotdTest, ServesPrometheusMetricsAndHealthOverHttp) {
+  Subprocess daemon({kEarshotd, "--workers", "2", "--rtp-ports", "35000-35999", "--grpc-listen",
+                     "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
+  ASSERT_TRUE(daemon.WaitForStderr("ready", 5s)) << daemon.stderr_text();
+  std::smatch match;
+  std::string log = daemon.stderr_text();
+  ASSERT_TRUE(std::regex_search(log, match, std::regex("metrics=http://127\\.0\\.0\\.1:([0-9]+)/metrics")))
+      << log;
+  httplib::Client client("127.0.0.1", std::stoi(match[1].str()));
+  client.set_read_timeout(2, 0);
+  std::this_thread::sleep_for(100ms);  // a few ticks
+  httplib::Result metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
+  EXPECT_EQ(metrics->status, 200);
+  EXPECT_THAT(metrics->get_header_value("Content-Type"), HasSubstr("text/plain; version=0.0.4"));
+  EXPECT_THAT(metrics->body, HasSubstr("# TYPE earshot_worker_ticks_total counter"));
+  EXPECT_THAT(metrics->body, ::testing::ContainsRegex("earshot_worker_ticks_total\\{worker=\"1\"\\} [1-9]"));
+  EXPECT_THAT(metrics->body, HasSubstr("earshot_sessions 0"));
+  httplib::Result health = client.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200);
+  httplib::Result other = client.Get("/secrets");
+  ASSERT_TRUE(other);
+  EXPECT_EQ(other->status, 404);
+  daemon.Signal(SIGTERM);
+  EXPECT_EQ(daemon.Wait(5s), 0) << daemon.stderr_text();
+}
+
 TEST(EarshotdTest, GrpcAddressInUseIsAStartFailureNotACrash) {
-  Subprocess first({kEarshotd, "--rtp-ports", "33000-33999", "--grpc-listen", "127.0.0.1:0"});
+  Subprocess first({kEarshotd, "--rtp-ports", "33000-33999", "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
   ASSERT_TRUE(first.WaitForStderr("ready", 5s)) << first.stderr_text();
   std::smatch match;
   std::string log = first.stderr_text();
   ASSERT_TRUE(std::regex_search(log, match, std::regex("grpc=(127\\.0\\.0\\.1:[0-9]+)")));
-  RunResult second = RunToCompletion({kEarshotd, "--rtp-ports", "34000-34999", "--grpc-listen",
+  RunResult second = RunToCompletion({kEarshotd, "--rtp-ports", "34000-34999", "--metrics-listen", "127.0.0.1:0", "--grpc-listen",
                                       match[1].str()});
   EXPECT_EQ(second.exit_code, 1);
   EXPECT_THAT(second.err, HasSubstr("cannot listen for gRPC on " + match[1].str()));

@@ -15,7 +15,7 @@ build_packages=(
   libexpected-dev libfmt-dev libspdlog-dev libyaml-cpp-dev libcli11-dev
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev libsndfile1-dev nlohmann-json3-dev liburing-dev
-  libdpdk-dev libopus-dev libspeexdsp-dev libsrtp2-dev
+  libdpdk-dev libopus-dev libspeexdsp-dev libsrtp2-dev libcpp-httplib-dev
 )
 # What only the test command needs: clang with its sanitizer and libFuzzer runtimes,
 # and the real peers the integration tests talk to.

@@ -27,7 +27,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$earshotd" --grpc-listen 127.0.0.1:0 --rtp-ports 47000-47999 2>"$work/earshotd.log" &
+"$earshotd" --grpc-listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --rtp-ports 47000-47999 2>"$work/earshotd.log" &
 daemon=$!
 address=
 for _ in $(seq 100); do

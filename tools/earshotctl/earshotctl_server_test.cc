@@ -69,7 +69,7 @@ class EarshotctlServerTest : public ::testing::Test {
     daemon_ = std::make_unique<Subprocess>(std::vector<std::string>{
         EARSHOTD_PATH, "--workers", "2", "--rtp-ports",
         std::to_string(port_low_) + "-" + std::to_string(port_low_ + 99), "--grpc-listen",
-        "127.0.0.1:0"});
+        "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
     ASSERT_TRUE(daemon_->WaitForStderr("ready", 5s)) << daemon_->stderr_text();
     std::smatch match;
     std::string log = daemon_->stderr_text();
