@@ -102,6 +102,12 @@ Result<LegParams> FromProto(const v1::LegSpec& spec, bool supervisor) {
   if (!direction) return InvalidArgument("unknown direction");
   params.direction = *direction;
   if (spec.has_srtp() && !spec.srtp().suite().empty()) params.srtp = FromProto(spec.srtp());
+  params.voice.echo_cancel = spec.voice().echo_cancel();
+  if (spec.voice().echo_tail_ms() != 0) {
+    params.voice.echo_tail_ms = static_cast<int>(std::min<uint32_t>(spec.voice().echo_tail_ms(), 1u << 20));
+  }
+  params.voice.noise_suppress = spec.voice().noise_suppress();
+  params.voice.agc = spec.voice().agc();
   return params;
 }
 
@@ -122,6 +128,15 @@ void ToProto(const LegInfo& info, v1::Leg& leg, bool with_local_key = false) {
   spec.set_dtmf_payload_type(static_cast<uint32_t>(info.params.dtmf_payload_type));
   spec.set_no_rtcp_mux(!info.params.rtcp_mux);
   spec.set_direction(ToProto(info.params.direction));
+  if (info.params.voice.enabled()) {
+    v1::VoiceProcessing& voice = *spec.mutable_voice();
+    voice.set_echo_cancel(info.params.voice.echo_cancel);
+    if (info.params.voice.echo_cancel) {
+      voice.set_echo_tail_ms(static_cast<uint32_t>(info.params.voice.echo_tail_ms));
+    }
+    voice.set_noise_suppress(info.params.voice.noise_suppress);
+    voice.set_agc(info.params.voice.agc);
+  }
   if (info.params.srtp) {
     spec.mutable_srtp()->set_suite(info.params.srtp->suite);
     if (info.params.srtp->replay_window != 0) {

@@ -312,6 +312,9 @@ Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::strin
       mixer::LegMedia::Create(std::move(codecs->encoder), std::move(codecs->decoder), jitter,
                               record.params.rate, record.params.rate * record.params.tick_ms / 1000);
   if (!media) return tl::unexpected(media.error());
+  if (Result<void> voice = (*media)->EnableVoiceProcessing(params.voice); !voice) {
+    return InvalidArgument(fmt::format("voice processing: {}", voice.error().message));
+  }
 
   dataplane::RtpLegConfig rtp;
   rtp.remote = params.remote;

@@ -32,6 +32,7 @@
 #include "dataplane/commands.h"
 #include "dataplane/worker_pool.h"
 #include "mixer/presets.h"
+#include "mixer/voice_processing.h"
 
 namespace earshot::control {
 
@@ -53,6 +54,7 @@ struct LegParams {
   bool rtcp_mux = true;
   dataplane::Direction direction = dataplane::Direction::kSendReceive;
   std::optional<LegSrtpParams> srtp;  // unset: plain RTP
+  mixer::VoiceProcessingOptions voice;  // all off: none
   friend bool operator==(const LegParams&, const LegParams&) = default;
 };
 

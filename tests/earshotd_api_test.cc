@@ -386,6 +386,37 @@ TEST_F(EarshotdApiTest, SrtpLegKeyedThroughTheApi) {
   EXPECT_LT(agent.Level(1170.0), kSilent);
 }
 
+// Voice processing is asked for per leg: the customer's leg cancels echo and
+// suppresses noise, the call works as before, and a tail out of range is
+// INVALID_ARGUMENT naming it.
+TEST_F(EarshotdApiTest, VoiceProcessingIsChosenPerLeg) {
+  ASSERT_TRUE(CreateSession("pstn").ok());
+  RtpPhone customer(440.0);
+  RtpPhone agent(770.0);
+  v1::LegSpec spec = Spec(v1::ROLE_CUSTOMER, customer);
+  spec.mutable_voice()->set_echo_cancel(true);
+  spec.mutable_voice()->set_echo_tail_ms(8);
+  v1::Leg leg;
+  grpc::Status refused = AddLeg("pstn", "customer", spec, &leg);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("echo tail"), std::string::npos) << refused.error_message();
+  spec.mutable_voice()->set_echo_tail_ms(0);  // the default, 128 ms
+  spec.mutable_voice()->set_noise_suppress(true);
+  ASSERT_TRUE(AddLeg("pstn", "customer", spec, &leg).ok());
+  EXPECT_TRUE(leg.spec().voice().echo_cancel());
+  EXPECT_EQ(leg.spec().voice().echo_tail_ms(), 128u);
+  EXPECT_TRUE(leg.spec().voice().noise_suppress());
+  customer.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+  ASSERT_TRUE(AddLeg("pstn", "agent", Spec(v1::ROLE_AGENT, agent), &leg).ok());
+  EXPECT_FALSE(leg.spec().has_voice());
+  agent.SendTo(leg.local_ip(), static_cast<uint16_t>(leg.local_port()));
+  TalkUntilHeard({&customer, &agent}, 40);
+  EXPECT_GT(customer.Level(770.0), kHeard);
+  // A steady tone is what a noise suppressor learns as noise, so the agent
+  // hears it, but quieter than it was sent: the processing is on.
+  EXPECT_LT(agent.Level(440.0), customer.Level(770.0));
+}
+
 TEST_F(EarshotdApiTest, ManyClientsCreateAndDeleteWithoutLeaks) {
   constexpr int kClients = 8;
   constexpr int kSessionsEach = 63;  // 504 sessions

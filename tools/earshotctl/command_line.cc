@@ -30,6 +30,10 @@ struct LegSpecArgs {
   std::string direction;
   bool latch = false;
   bool no_rtcp_mux = false;
+  bool aec = false;
+  std::string aec_tail;
+  bool ns = false;
+  bool agc = false;
 };
 
 // SDES keying as typed, shared by `leg add`, `attach` and `leg update` (re-key).
@@ -314,6 +318,11 @@ void CommandLine::AddLegSpecOptions(CLI::App& command) {
                    "RTCP on the RTP port + 1 instead of rtcp-mux");
   command.add_option("--direction", spec.direction, "SDP direction (default sendrecv)")
       ->type_name(DirectionNames());
+  command.add_flag("--aec", spec.aec, "Cancel the echo of what Earshot sends this leg (PSTN hybrids)");
+  command.add_option("--aec-tail", spec.aec_tail, "Echo canceller tail (default 128)")
+      ->type_name("16..512 MS");
+  command.add_flag("--ns", spec.ns, "Suppress noise in what this leg sends");
+  command.add_flag("--agc", spec.agc, "Automatic gain control of what this leg sends");
   AddSrtpOptions(command);
 }
 
@@ -438,6 +447,18 @@ Parsed<v1::LegSpec> CommandLine::BuildLegSpec(v1::Role role) const {
   Parsed<std::optional<v1::SrtpSpec>> srtp = BuildSrtpSpec();
   if (!srtp) return tl::unexpected(srtp.error());
   if (*srtp) *spec.mutable_srtp() = std::move(**srtp);
+  if (!args.aec_tail.empty() && !args.aec) return Invalid("--aec-tail", "goes with --aec");
+  if (args.aec || args.ns || args.agc) {
+    v1::VoiceProcessing& voice = *spec.mutable_voice();
+    voice.set_echo_cancel(args.aec);
+    if (!args.aec_tail.empty()) {
+      Parsed<uint32_t> tail = ParseNumber(args.aec_tail, 16, 512);
+      if (!tail) return Invalid("--aec-tail", tail.error());
+      voice.set_echo_tail_ms(*tail);
+    }
+    voice.set_noise_suppress(args.ns);
+    voice.set_agc(args.agc);
+  }
   return spec;
 }
 

@@ -235,10 +235,24 @@ TEST_F(CommandLineTest, SrtpOptionsKeyALegAndReKeyIt) {
   EXPECT_FALSE(update.has_latch());
 }
 
+TEST_F(CommandLineTest, VoiceProcessingOptionsGoIntoTheLegSpec) {
+  auto add = ParseRequest<v1::AddLegRequest>({"leg", "add", "abc", "customer", "--role", "customer",
+                                              "--codec", "PCMU", "--pt", "0", "--latch", "--aec",
+                                              "--aec-tail", "256", "--ns"});
+  EXPECT_TRUE(add.spec().voice().echo_cancel());
+  EXPECT_EQ(add.spec().voice().echo_tail_ms(), 256u);
+  EXPECT_TRUE(add.spec().voice().noise_suppress());
+  EXPECT_FALSE(add.spec().voice().agc());
+  auto plain = ParseRequest<v1::AddLegRequest>(
+      {"leg", "add", "abc", "agent", "--role", "agent", "--codec", "PCMU", "--pt", "0", "--latch"});
+  EXPECT_FALSE(plain.spec().has_voice());
+}
+
 TEST_F(CommandLineTest, EveryRequestFieldHasAnOption) {
   // A field added to one of these requests needs an option (and a line here).
   EXPECT_EQ(v1::CreateSessionRequest::descriptor()->field_count(), 4);  // ID --rate --tick --label
-  EXPECT_EQ(v1::LegSpec::descriptor()->field_count(), 10);  // --role (or attach) and the leg options
+  EXPECT_EQ(v1::LegSpec::descriptor()->field_count(), 11);  // --role (or attach) and the leg options
+  EXPECT_EQ(v1::VoiceProcessing::descriptor()->field_count(), 4);  // --aec --aec-tail --ns --agc
   EXPECT_EQ(v1::SrtpSpec::descriptor()->field_count(), 4);  // --srtp --srtp-remote-key --srtp-key
                                                             // --srtp-replay-window
   EXPECT_EQ(v1::AddLegRequest::descriptor()->field_count(), 3);

@@ -84,6 +84,9 @@ std::string LegLine(const v1::Leg& leg) {
   if (spec.latch()) traits.emplace_back("latch");
   if (spec.no_rtcp_mux()) traits.emplace_back("no rtcp-mux");
   if (!spec.srtp().suite().empty()) traits.push_back("srtp " + spec.srtp().suite());
+  if (spec.voice().echo_cancel()) traits.push_back(fmt::format("aec {} ms", spec.voice().echo_tail_ms()));
+  if (spec.voice().noise_suppress()) traits.emplace_back("ns");
+  if (spec.voice().agc()) traits.emplace_back("agc");
   std::string line =
       fmt::format("leg {}: {} ({})", leg.id(), FormatEndpoint(leg.local_ip(), leg.local_port()),
                   fmt::join(traits, ", "));
@@ -119,6 +122,11 @@ Json LegJson(const v1::Leg& leg) {
         {"remote_key", spec.srtp().remote_key()},
         {"local_key", spec.srtp().local_key()},
         {"replay_window", spec.srtp().replay_window()}}},
+      {"voice",
+       {{"echo_cancel", spec.voice().echo_cancel()},
+        {"echo_tail_ms", spec.voice().echo_tail_ms()},
+        {"noise_suppress", spec.voice().noise_suppress()},
+        {"agc", spec.voice().agc()}}},
   };
   return {
       {"id", leg.id()},
