@@ -10,14 +10,22 @@
 #
 #   bench/capacity.sh [BUILD_DIR] [-- earshot-load flags...]
 # Environment: WORKERS (1), MODE (barge), SUPERVISORS (1), DURATION (20 s),
-# CPS (200), STEPS ("100 300 600 900 1200 1500 1800 2100"), CODEC (PCMU),
-# DAEMON_CPUS (0), LOAD_CPUS (1).
+# CPS (200), STEPS ("100 300 600 900 1200 1500 1800 2100"), CODEC (PCMU: every
+# leg's --codec, e.g. opus/48000), LOAD_FLAGS (more earshot-load flags, e.g.
+# "--agent-codec opus/16000 --supervisor-codec opus/48000" for mixed codecs),
+# EARSHOTD (BUILD_DIR/control/earshotd), DAEMON_CPUS (0), LOAD_CPUS (1).
+# Scenarios of issue 9:
+#   G.711 barge:          STEPS="50 100" DURATION=10 bench/capacity.sh build
+#   Opus 48 kHz barge:    CODEC=opus/48000 STEPS="50 100" DURATION=10 bench/capacity.sh build
+#   mixed codecs whisper: MODE=whisper LOAD_FLAGS="--agent-codec opus/16000 --supervisor-codec opus/48000" \
+#                         STEPS="50 100" DURATION=10 bench/capacity.sh build
 set -euo pipefail
 build=${1:-build}
 shift || true
 [ "${1:-}" = "--" ] && shift
-extra=("$@")
-earshotd=$build/control/earshotd
+read -r -a load_flags <<<"${LOAD_FLAGS:-}"
+extra=("${load_flags[@]}" "$@")
+earshotd=${EARSHOTD:-$build/control/earshotd}
 load=$build/tools/load/earshot-load
 for binary in "$earshotd" "$load"; do
   [ -x "$binary" ] || { echo "missing $binary (build earshotd and earshot-load first)" >&2; exit 2; }
@@ -66,7 +74,7 @@ rss_kb() { awk -v page="$page_kb" '{print $2 * page}' "/proc/$daemon/statm"; }
 
 echo "# $(date -u +%FT%TZ) $(nproc) CPUs, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
 echo "# earshotd --workers $workers on CPU $daemon_cpus; earshot-load on CPU $load_cpus; mode $mode," \
-     "$supervisors supervisor(s), $codec, ${duration}s per step"
+     "$supervisors supervisor(s), --codec $codec ${extra[*]}, ${duration}s per step"
 printf '%6s %8s %10s %10s %8s %8s %9s %9s %9s %10s %8s %s\n' N parties us/party-s pkts/s lost sem_err \
   p99_ms overruns rss_MB tool_p99ms tool_cpu verdict
 knee=0

@@ -37,11 +37,12 @@ double ToneMeter::LevelDbfs(std::span<const int16_t> samples, int frequency_hz) 
 }
 
 WindowVerdict JudgeWindow(const ToneMeter& meter, std::span<const int16_t> pcm, int call,
-                          int listener, const Audibility& plan, uint32_t dont_care) {
+                          int listener, const Audibility& plan, uint32_t dont_care,
+                          double heard_dbfs) {
   WindowVerdict verdict;
   for (int speaker = 0; speaker < plan.parties; ++speaker) {
     if (speaker == listener || (dont_care >> speaker) & 1u) continue;
-    const bool heard = meter.LevelDbfs(pcm, ToneHz(call, speaker)) >= kHeardDbfs;
+    const bool heard = meter.LevelDbfs(pcm, ToneHz(call, speaker)) >= heard_dbfs;
     const bool must = plan.Hears(listener, speaker);
     ++verdict.judged;
     if (must && !heard) ++verdict.missing;
@@ -50,7 +51,7 @@ WindowVerdict JudgeWindow(const ToneMeter& meter, std::span<const int16_t> pcm, 
   // Its own tone: nobody hears themselves (an echo through the mixer).
   if (!((dont_care >> listener) & 1u)) {
     ++verdict.judged;
-    if (meter.LevelDbfs(pcm, ToneHz(call, listener)) >= kHeardDbfs) ++verdict.unexpected;
+    if (meter.LevelDbfs(pcm, ToneHz(call, listener)) >= heard_dbfs) ++verdict.unexpected;
   }
   return verdict;
 }

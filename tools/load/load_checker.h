@@ -24,6 +24,13 @@ inline constexpr double kToneDbfs = -20.0;
 inline constexpr double kHeardDbfs = -36.0;
 // The onset probe wants a clear silence before the tone returns.
 inline constexpr double kAbsentDbfs = -46.0;
+// The heard threshold of a listener on Opus (load_media_test.cc measures it).
+// Opus's coding noise is far above G.711's where it matters: the tones sit on
+// a 300 Hz grid, so intermodulation (2a - b) lands exactly on other parties'
+// tones, and in a 7-tone mix a tone nobody sends reads up to -35.5 dBFS (48 kHz),
+// above kHeardDbfs; heard tones read no lower than about -27 dBFS. -31 splits
+// the two with about 4 dB either side.
+inline constexpr double kOpusHeardDbfs = -31.0;
 
 class ToneMeter {
  public:
@@ -45,10 +52,12 @@ struct WindowVerdict {
   int unexpected = 0;  // must not hear, did
 };
 
-// Judges the window of `listener` in call `call`. Speakers marked in
-// `dont_care` (a bit per party) are not judged (mode change, probe silence).
+// Judges the window of `listener` in call `call`: a speaker is heard at
+// `heard_dbfs` or more. Speakers marked in `dont_care` (a bit per party) are not
+// judged (mode change, probe silence).
 WindowVerdict JudgeWindow(const ToneMeter& meter, std::span<const int16_t> pcm, int call,
-                          int listener, const Audibility& plan, uint32_t dont_care);
+                          int listener, const Audibility& plan, uint32_t dont_care,
+                          double heard_dbfs = kHeardDbfs);
 
 // A listener's side of one mouth-to-ear probe: armed when the speaker goes
 // silent, it waits for a packet without the tone, then for the first packet

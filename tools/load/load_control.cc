@@ -97,7 +97,7 @@ RpcCounts CallController::rpc_counts() const {
 }
 
 v1::LegSpec CallController::Spec(v1::Role role, int call, int party) const {
-  const CodecInfo codec = GetCodecInfo(options_.codec);
+  const CodecInfo codec = GetCodecInfo(options_.CodecOf(party));
   v1::LegSpec spec;
   spec.set_role(role);
   spec.set_codec(std::string(codec.name));
@@ -116,7 +116,7 @@ bool CallController::SetUpCall(int call) {
   const std::string session_id = fmt::format("load-{}-{}", run_id_, call);
   v1::CreateSessionRequest create;
   create.set_id(session_id);
-  create.set_rate(8000);
+  create.set_rate(static_cast<uint32_t>(options_.session_rate_hz));
   create.set_tick_ms(static_cast<uint32_t>(options_.ptime_ms));
   (*create.mutable_labels())["app"] = "earshot-load";
   if (!Count("CreateSession", api_.CreateSession(create))) return false;

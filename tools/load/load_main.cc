@@ -108,7 +108,8 @@ int Run(const LoadOptions& options) {
   report.run_id = controller.run_id();
   report.address = options.address;
   report.mode = ModeLabel(options.mode);
-  report.codec = std::string(GetCodecInfo(options.codec).name);
+  report.codec = options.CodecLabel();
+  report.session_rate_hz = options.session_rate_hz;
   report.calls = options.calls;
   report.supervisors = options.supervisors;
   report.cps = options.cps;

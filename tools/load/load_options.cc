@@ -34,21 +34,38 @@ bool ParsePortRange(const std::string& text, uint16_t& low, uint16_t& high) {
 
 CodecInfo GetCodecInfo(LoadCodec codec) {
   switch (codec) {
-    case LoadCodec::kPcmu: return {"PCMU", 0, 8000};
-    case LoadCodec::kPcma: return {"PCMA", 8, 8000};
+    case LoadCodec::kPcmu: return {"PCMU", 0, 8000, 8000, false};
+    case LoadCodec::kPcma: return {"PCMA", 8, 8000, 8000, false};
+    case LoadCodec::kOpus8: return {"opus/8000", kOpusPayloadType, 8000, 48000, true};
+    case LoadCodec::kOpus16: return {"opus/16000", kOpusPayloadType, 16000, 48000, true};
+    case LoadCodec::kOpus48: return {"opus/48000", kOpusPayloadType, 48000, 48000, true};
   }
-  return {"PCMU", 0, 8000};
+  return {"PCMU", 0, 8000, 8000, false};
 }
 
 Result<LoadCodec> ParseLoadCodec(std::string_view name) {
   const std::string upper = Upper(name);
   if (upper == "PCMU") return LoadCodec::kPcmu;
   if (upper == "PCMA") return LoadCodec::kPcma;
+  if (upper == "OPUS/8000") return LoadCodec::kOpus8;
+  if (upper == "OPUS/16000") return LoadCodec::kOpus16;
+  if (upper == "OPUS/48000") return LoadCodec::kOpus48;
   if (upper.rfind("OPUS", 0) == 0) {
-    return InvalidArgument(fmt::format("codec '{}' is not supported by earshot-load yet; use PCMU or PCMA",
-                                       name));
+    return InvalidArgument(fmt::format(
+        "codec '{}': Opus is named with its internal rate, one of opus/8000, opus/16000 or opus/48000", name));
   }
-  return InvalidArgument(fmt::format("unknown codec '{}'; earshot-load supports PCMU and PCMA", name));
+  return InvalidArgument(fmt::format(
+      "unknown codec '{}'; earshot-load supports PCMU, PCMA, opus/8000, opus/16000 and opus/48000", name));
+}
+
+bool LoadOptions::AllG711() const {
+  return std::none_of(codecs.begin(), codecs.end(), [](LoadCodec c) { return GetCodecInfo(c).opus; });
+}
+
+std::string LoadOptions::CodecLabel() const {
+  if (codecs[0] == codecs[1] && codecs[1] == codecs[2]) return std::string(GetCodecInfo(codecs[0]).name);
+  return fmt::format("customer={},agent={},supervisor={}", GetCodecInfo(codecs[0]).name,
+                     GetCodecInfo(codecs[1]).name, GetCodecInfo(codecs[2]).name);
 }
 
 Result<ModeChoice> ParseModeChoice(std::string_view name) {
@@ -101,8 +118,19 @@ ParsedOptions ParseLoadOptions(const std::vector<std::string>& args) {
                  "supervisor mode: listen, whisper, whisper-customer, barge, or mix (round robin "
                  "over listen, whisper, barge)")
       ->capture_default_str();
-  app.add_option("--codec", codec, "codec of every leg: PCMU or PCMA (Opus: not yet)")
+  app.add_option("--codec", codec,
+                 "codec of every leg: PCMU, PCMA, opus/8000, opus/16000 or opus/48000 (Opus: the "
+                 "internal rate; RTP clock 48000, payload type 111)")
       ->capture_default_str();
+  std::array<std::string, kCodecRoles> role_codecs;
+  const std::array<CLI::Option*, kCodecRoles> role_flags = {
+      app.add_option("--customer-codec", role_codecs[0], "the customer leg's codec (default: --codec)"),
+      app.add_option("--agent-codec", role_codecs[1], "the agent leg's codec (default: --codec)"),
+      app.add_option("--supervisor-codec", role_codecs[2], "every supervisor leg's codec (default: --codec)")};
+  int session_rate = -1;  // unset
+  app.add_option("--session-rate", session_rate,
+                 "the sessions' mixing rate in Hz, 8000, 16000 or 48000 (default: 8000 when every leg "
+                 "is G.711, else 48000)");
   std::string srtp;
   app.add_option("--srtp", srtp,
                  "SRTP on every leg with this SDES crypto suite (e.g. AES_CM_128_HMAC_SHA1_80, "
@@ -126,7 +154,8 @@ ParsedOptions ParseLoadOptions(const std::vector<std::string>& args) {
       ->check(CLI::Range(100, 600000))
       ->capture_default_str();
   app.add_option("--warmup-ms", options.warmup_ms,
-                 "after a call is up, ms before its audio is judged (jitter buffer start)")
+                 "after a call is up, ms before its audio is judged (jitter buffer start; at least "
+                 "1200 when a leg is on Opus, whose coders take that long to settle on tones)")
       ->check(CLI::Range(0, 10000))
       ->capture_default_str();
   app.add_option("--seed", options.seed, "seed of the random mode changes")->capture_default_str();
@@ -155,8 +184,23 @@ ParsedOptions ParseLoadOptions(const std::vector<std::string>& args) {
     return parsed;
   };
   Result<LoadCodec> parsed_codec = ParseLoadCodec(codec);
-  if (!parsed_codec) return bad(parsed_codec.error().message);
-  options.codec = *parsed_codec;
+  if (!parsed_codec) return bad("--codec: " + parsed_codec.error().message);
+  for (size_t role = 0; role < role_codecs.size(); ++role) {
+    options.codecs[role] = *parsed_codec;
+    if (role_flags[role]->count() == 0) continue;
+    Result<LoadCodec> role_codec = ParseLoadCodec(role_codecs[role]);
+    if (!role_codec) {
+      return bad(fmt::format("{}: {}", role_flags[role]->get_name(), role_codec.error().message));
+    }
+    options.codecs[role] = *role_codec;
+  }
+  if (session_rate == -1) {
+    options.session_rate_hz = options.AllG711() ? 8000 : 48000;
+  } else if (session_rate == 8000 || session_rate == 16000 || session_rate == 48000) {
+    options.session_rate_hz = session_rate;
+  } else {
+    return bad(fmt::format("invalid --session-rate {}: use 8000, 16000 or 48000", session_rate));
+  }
   if (!srtp.empty()) {
     Result<dataplane::SrtpSuite> suite = dataplane::ParseSrtpSuite(srtp);
     if (!suite) return bad("--srtp: " + suite.error().message);

@@ -6,6 +6,7 @@
 // Exit codes (shared with load_main.cc): 0 the run was clean, 1 semantic
 // errors, loss or failed RPCs, 2 bad flags, 3 earshotd unreachable.
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -23,20 +24,29 @@ inline constexpr int kExitFailed = 1;
 inline constexpr int kExitBadFlags = 2;
 inline constexpr int kExitUnreachable = 3;
 
-// The codec of every leg. Only G.711 for now; Opus (8/16/48 kHz) needs an encoder
-// per leg and a decoder per received stream and gets its own value here.
-enum class LoadCodec { kPcmu, kPcma };
+// The codec of a leg (the same both ways). Opus is named by its internal rate as
+// the API does (control/codec_factory.cc); its RTP clock is 48000 whatever that
+// rate (RFC 7587), with a dynamic payload type.
+enum class LoadCodec { kPcmu, kPcma, kOpus8, kOpus16, kOpus48 };
+
+inline constexpr uint32_t kOpusPayloadType = 111;
 
 struct CodecInfo {
   std::string_view name;  // as the API spells it
   uint32_t payload_type;
-  int sample_rate_hz;
+  int sample_rate_hz;     // the codec's internal rate
+  int rtp_clock_hz;       // what the RTP timestamp counts
+  bool opus;
 };
 
 CodecInfo GetCodecInfo(LoadCodec codec);
-// "PCMU"/"PCMA" (any case); anything else is refused with a message naming what
-// is supported.
+// "PCMU", "PCMA", "opus/8000", "opus/16000", "opus/48000" (any case); anything
+// else is refused with a message naming what is supported.
 [[nodiscard]] Result<LoadCodec> ParseLoadCodec(std::string_view name);
+
+// Codecs are chosen per role: 0 customer, 1 agent, 2 every supervisor alike.
+inline constexpr int kCodecRoles = 3;
+inline int CodecRoleOf(int party) { return party < kFirstSupervisor ? party : kFirstSupervisor; }
 
 // --mode: one mode for every supervisor, or kMix (round robin over listen,
 // whisper, barge by supervisor number across calls).
@@ -49,7 +59,12 @@ struct LoadOptions {
   double cps = 100.0;
   int supervisors = 1;
   ModeChoice mode = ModeChoice::kBarge;
-  LoadCodec codec = LoadCodec::kPcmu;
+  // Per role (CodecRoleOf): --codec, overridden by --customer-codec, --agent-codec
+  // and --supervisor-codec.
+  std::array<LoadCodec, kCodecRoles> codecs{LoadCodec::kPcmu, LoadCodec::kPcmu, LoadCodec::kPcmu};
+  // CreateSession's mixing rate: --session-rate, by default 8000 when every leg
+  // is G.711, else 48000.
+  int session_rate_hz = 8000;
   // SRTP on every leg (SDES keys through the API); unset: plain RTP.
   std::optional<dataplane::SrtpSuite> srtp;
   int ptime_ms = 20;
@@ -65,6 +80,12 @@ struct LoadOptions {
   int rpc_timeout_ms = 5000;
   int warmup_ms = 400;
   uint32_t seed = 1;
+
+  LoadCodec CodecOf(int party) const { return codecs[static_cast<size_t>(CodecRoleOf(party))]; }
+  bool AllG711() const;
+  // "PCMU" when every role has the same codec, else
+  // "customer=PCMU,agent=opus/16000,supervisor=opus/48000".
+  std::string CodecLabel() const;
 };
 
 struct ParsedOptions {

@@ -11,7 +11,9 @@ TEST(ParseLoadOptions, DefaultsAreOneBargeSupervisorOnPcmu) {
   EXPECT_EQ(parsed.options->address, "127.0.0.1:50051");
   EXPECT_EQ(parsed.options->supervisors, 1);
   EXPECT_EQ(parsed.options->mode, ModeChoice::kBarge);
-  EXPECT_EQ(parsed.options->codec, LoadCodec::kPcmu);
+  EXPECT_EQ(parsed.options->CodecOf(kCustomer), LoadCodec::kPcmu);
+  EXPECT_EQ(parsed.options->CodecOf(kFirstSupervisor), LoadCodec::kPcmu);
+  EXPECT_EQ(parsed.options->session_rate_hz, 8000);
   EXPECT_EQ(parsed.options->ptime_ms, 20);
 }
 
@@ -27,7 +29,10 @@ TEST(ParseLoadOptions, ReadsEveryFlag) {
   EXPECT_DOUBLE_EQ(o.cps, 40.0);
   EXPECT_EQ(o.supervisors, 2);
   EXPECT_EQ(o.mode, ModeChoice::kMix);
-  EXPECT_EQ(o.codec, LoadCodec::kPcma);
+  EXPECT_EQ(o.CodecOf(kCustomer), LoadCodec::kPcma);
+  EXPECT_EQ(o.CodecOf(kAgent), LoadCodec::kPcma);
+  EXPECT_EQ(o.CodecOf(kFirstSupervisor + 1), LoadCodec::kPcma);
+  EXPECT_EQ(o.CodecLabel(), "PCMA");
   EXPECT_DOUBLE_EQ(o.duration_s, 3.0);
   EXPECT_DOUBLE_EQ(o.mode_changes_per_s, 2.0);
   EXPECT_TRUE(o.json);
@@ -36,11 +41,41 @@ TEST(ParseLoadOptions, ReadsEveryFlag) {
   EXPECT_EQ(o.run_id, "t1");
 }
 
-TEST(ParseLoadOptions, RefusesOpusWithAClearMessage) {
+TEST(ParseLoadOptions, RefusesOpusWithoutItsRateWithAClearMessage) {
   const ParsedOptions parsed = ParseLoadOptions({"--codec", "opus"});
   EXPECT_FALSE(parsed.options.has_value());
   EXPECT_EQ(parsed.exit_code, kExitBadFlags);
-  EXPECT_NE(parsed.message.find("not supported by earshot-load yet"), std::string::npos) << parsed.message;
+  EXPECT_NE(parsed.message.find("opus/8000, opus/16000 or opus/48000"), std::string::npos) << parsed.message;
+}
+
+TEST(ParseLoadOptions, RoleCodecsOverrideCodecAndOpusMakesSessionsWideband) {
+  const ParsedOptions parsed = ParseLoadOptions(
+      {"--codec", "PCMA", "--agent-codec", "opus/16000", "--supervisor-codec", "OPUS/48000"});
+  ASSERT_TRUE(parsed.options.has_value()) << parsed.message;
+  const LoadOptions& o = *parsed.options;
+  EXPECT_EQ(o.CodecOf(kCustomer), LoadCodec::kPcma);
+  EXPECT_EQ(o.CodecOf(kAgent), LoadCodec::kOpus16);
+  EXPECT_EQ(o.CodecOf(kFirstSupervisor), LoadCodec::kOpus48);
+  EXPECT_EQ(o.CodecOf(kFirstSupervisor + 2), LoadCodec::kOpus48);
+  EXPECT_EQ(o.session_rate_hz, 48000);
+  EXPECT_EQ(o.CodecLabel(), "customer=PCMA,agent=opus/16000,supervisor=opus/48000");
+}
+
+TEST(ParseLoadOptions, SessionRateIsExplicitOrFollowsTheCodecs) {
+  EXPECT_EQ(ParseLoadOptions({"--codec", "opus/8000"}).options->session_rate_hz, 48000);
+  EXPECT_EQ(ParseLoadOptions({"--customer-codec", "pcma"}).options->session_rate_hz, 8000);
+  EXPECT_EQ(ParseLoadOptions({"--codec", "opus/48000", "--session-rate", "16000"}).options->session_rate_hz,
+            16000);
+  EXPECT_EQ(ParseLoadOptions({"--session-rate", "48000"}).options->session_rate_hz, 48000);
+}
+
+TEST(ParseLoadOptions, BadCodecOrRateNamesTheFlag) {
+  const ParsedOptions codec = ParseLoadOptions({"--supervisor-codec", "opus/24000"});
+  EXPECT_EQ(codec.exit_code, kExitBadFlags);
+  EXPECT_NE(codec.message.find("--supervisor-codec"), std::string::npos) << codec.message;
+  const ParsedOptions rate = ParseLoadOptions({"--session-rate", "44100"});
+  EXPECT_EQ(rate.exit_code, kExitBadFlags);
+  EXPECT_NE(rate.message.find("--session-rate 44100"), std::string::npos) << rate.message;
 }
 
 TEST(ParseLoadOptions, BadFlagsExitWithTwo) {
@@ -48,6 +83,8 @@ TEST(ParseLoadOptions, BadFlagsExitWithTwo) {
       {"--mode", "takeover"},   {"--calls", "0"},          {"--supervisors", "7"},
       {"--ptime", "30"},        {"--codec", "G722"},       {"--local-ports", "50000"},
       {"--local-ports", "9-8"}, {"--no-such-flag"},        {"--calls", "100", "--local-ports", "50000-50099"},
+      {"--customer-codec", "G729"}, {"--agent-codec", ""}, {"--session-rate", "0"}, {"--session-rate", "x"},
+      {"--codec", "opus/48000/2"},
   };
   for (const auto& args : bad) {
     const ParsedOptions parsed = ParseLoadOptions(args);
@@ -62,12 +99,25 @@ TEST(ParseLoadOptions, HelpExitsWithZeroAndNamesTheFlags) {
   EXPECT_FALSE(parsed.options.has_value());
   EXPECT_EQ(parsed.exit_code, 0);
   EXPECT_NE(parsed.message.find("--mode-changes-per-s"), std::string::npos);
+  EXPECT_NE(parsed.message.find("--supervisor-codec"), std::string::npos);
+  EXPECT_NE(parsed.message.find("else 48000"), std::string::npos);
 }
 
 TEST(ParseLoadCodec, AcceptsG711InAnyCase) {
   EXPECT_EQ(ParseLoadCodec("PCMU").value(), LoadCodec::kPcmu);
   EXPECT_EQ(ParseLoadCodec("pcma").value(), LoadCodec::kPcma);
   EXPECT_EQ(GetCodecInfo(LoadCodec::kPcma).payload_type, 8u);
+}
+
+TEST(ParseLoadCodec, OpusIsNamedByItsInternalRateAndClocksAt48k) {
+  EXPECT_EQ(ParseLoadCodec("opus/8000").value(), LoadCodec::kOpus8);
+  EXPECT_EQ(ParseLoadCodec("Opus/16000").value(), LoadCodec::kOpus16);
+  const CodecInfo info = GetCodecInfo(ParseLoadCodec("opus/48000").value());
+  EXPECT_EQ(info.name, "opus/48000");
+  EXPECT_EQ(info.rtp_clock_hz, 48000);
+  EXPECT_EQ(info.payload_type, kOpusPayloadType);
+  EXPECT_EQ(GetCodecInfo(LoadCodec::kOpus8).rtp_clock_hz, 48000);
+  EXPECT_EQ(GetCodecInfo(LoadCodec::kPcmu).rtp_clock_hz, 8000);
 }
 
 }  // namespace

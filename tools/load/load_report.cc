@@ -42,6 +42,7 @@ nlohmann::json ToJson(const LoadReport& r) {
         {"supervisors", r.supervisors},
         {"mode", r.mode},
         {"codec", r.codec},
+        {"session_rate_hz", r.session_rate_hz},
         {"cps", r.cps},
         {"duration_s", r.duration_s},
         {"mode_changes_per_s", r.mode_changes_per_s}}},
@@ -97,8 +98,9 @@ std::string FormatTable(const LoadReport& r) {
     out += fmt::format("  {:<26} {}\n", name, value);
   };
   out += fmt::format("earshot-load run {} against {}\n", r.run_id, r.address);
-  row("calls", fmt::format("{} up of {} ({} failed), {} supervisor(s), mode {}, {}", r.calls_up, r.calls,
-                           r.calls_failed, r.supervisors, r.mode, r.codec));
+  row("calls", fmt::format("{} up of {} ({} failed), {} supervisor(s), mode {}, {}, {} Hz sessions",
+                           r.calls_up, r.calls, r.calls_failed, r.supervisors, r.mode, r.codec,
+                           r.session_rate_hz));
   row("legs", fmt::format("{}", r.legs));
   row("mode changes", fmt::format("{}", r.mode_changes));
   std::string failures;

@@ -27,7 +27,8 @@ struct LoadReport {
   std::string run_id;
   std::string address;
   std::string mode;
-  std::string codec;
+  std::string codec;  // LoadOptions::CodecLabel
+  int session_rate_hz = 8000;
   int calls = 0;
   int supervisors = 0;
   double cps = 0.0;

@@ -15,7 +15,6 @@
 #include <numbers>
 #include <random>
 
-#include "codecs/g711.h"
 #include "tools/load/load_stream_stats.h"
 
 namespace earshot::load {
@@ -24,7 +23,7 @@ namespace {
 constexpr int64_t kMs = 1'000'000;
 constexpr int64_t kPeriodNs = 20 * kMs;
 constexpr int kSlots = 20;
-constexpr int kSamples = 160;            // 20 ms at 8 kHz
+constexpr int kSamples = kRxSamples;     // 20 ms at 8 kHz, as every stream is measured
 constexpr int kRtpHeader = 12;
 constexpr int kWindowPackets = 10;       // 200 ms
 constexpr int kAnalysisPackets = 2;      // the window's last 40 ms are measured
@@ -78,13 +77,19 @@ struct RtpDriver::Leg {
   uint32_t ssrc = 0;
   uint16_t seq = 0;
   uint32_t timestamp = 0;
+  uint32_t timestamp_step = kSamples;  // per 20 ms, on the codec's RTP clock
+  uint8_t payload_type = 0;            // both ways
+  const ToneStream* tone = nullptr;
+  uint32_t loop_position = 0;
+  size_t resume_position = SIZE_MAX;  // into tone->resume, from a probe's onset on
   std::optional<dataplane::SrtpSession> srtp_tx;  // --srtp: under key_text
   std::string key_text;
   // rx
   std::optional<dataplane::SrtpSession> srtp_rx;  // --srtp: under Earshot's key
   RtpStreamStats rx{8000};
+  std::optional<StreamDecoder> decoder;
   int window_count = 0;
-  std::array<uint8_t, kAnalysisPackets * kSamples> analysis{};
+  std::array<int16_t, kAnalysisPackets * kSamples> analysis{};
   OnsetDetector onset;
 };
 
@@ -108,8 +113,6 @@ struct RtpDriver::Call {
 RtpDriver::RtpDriver(const LoadOptions& options)
     : options_(options),
       parties_(kFirstSupervisor + options.supervisors),
-      sample_rate_hz_(GetCodecInfo(options.codec).sample_rate_hz),
-      payload_type_(static_cast<uint8_t>(GetCodecInfo(options.codec).payload_type)),
       window_meter_(kAnalysisPackets * kSamples, 8000),
       packet_meter_(kSamples, 8000) {}
 
@@ -135,32 +138,17 @@ std::string RtpDriver::PeerKey(int call, int party) const {
 }
 
 Result<void> RtpDriver::Open() {
-  const bool ulaw = options_.codec == LoadCodec::kPcmu;
-  for (int code = 0; code < 256; ++code) {
-    decode_table_[static_cast<size_t>(code)] =
-        ulaw ? UlawToLinear(static_cast<uint8_t>(code)) : AlawToLinear(static_cast<uint8_t>(code));
-  }
-  // One packet per (call % 4, party): every tone is a multiple of 50 Hz, so 20 ms
-  // hold whole periods and the same payload repeats seamlessly.
-  const double amplitude = 32767.0 * std::pow(10.0, kToneDbfs / 20.0);
+  // One stream per (call % 4, party) in the party's codec: every tone is a
+  // multiple of 50 Hz, so 20 ms hold whole periods and the stream loops
+  // seamlessly (load_media.h).
   for (int offset = 0; offset < 4; ++offset) {
     for (int party = 0; party < parties_; ++party) {
-      std::array<int16_t, kSamples> pcm{};
-      const int hz = ToneHz(offset, party);
-      for (int i = 0; i < kSamples; ++i) {
-        pcm[static_cast<size_t>(i)] = static_cast<int16_t>(
-            std::lround(amplitude * std::sin(2.0 * std::numbers::pi * hz * i / sample_rate_hz_)));
-      }
-      std::vector<uint8_t> payload(kSamples);
-      if (ulaw) {
-        EncodeUlaw(pcm, payload);
-      } else {
-        EncodeAlaw(pcm, payload);
-      }
-      tone_payloads_.push_back(std::move(payload));
+      Result<ToneStream> stream =
+          EncodeToneStream(options_.CodecOf(party), ToneHz(offset, party), kProbeSilencePackets);
+      if (!stream) return tl::unexpected(stream.error());
+      tone_streams_.push_back(std::move(*stream));
     }
   }
-  silence_payload_.assign(kSamples, ulaw ? LinearToUlaw(0) : LinearToAlaw(0));
 
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) return MakeError(ErrorCode::kInternal, fmt::format("epoll_create1: {}", strerror(errno)));
@@ -178,6 +166,14 @@ Result<void> RtpDriver::Open() {
     leg.ssrc = static_cast<uint32_t>(random());
     leg.seq = static_cast<uint16_t>(random());
     leg.timestamp = static_cast<uint32_t>(random());
+    const CodecInfo codec = GetCodecInfo(options_.CodecOf(leg.party));
+    leg.timestamp_step = static_cast<uint32_t>(codec.rtp_clock_hz / 50);
+    leg.payload_type = static_cast<uint8_t>(codec.payload_type);
+    leg.tone = &tone_streams_[static_cast<size_t>((leg.call % 4) * parties_ + leg.party)];
+    leg.rx = RtpStreamStats(codec.rtp_clock_hz);
+    Result<StreamDecoder> decoder = StreamDecoder::Create(options_.CodecOf(leg.party));
+    if (!decoder) return tl::unexpected(decoder.error());
+    leg.decoder.emplace(std::move(*decoder));
     if (options_.srtp) {
       Result<dataplane::SrtpKey> key = dataplane::GenerateSrtpKey(*options_.srtp);
       if (!key) return tl::unexpected(key.error());
@@ -242,7 +238,7 @@ void RtpDriver::Run(const std::atomic<int64_t>& stop_at_ns, const std::atomic<bo
       totals_.periods_skipped += skip;
       for (Leg& leg : legs_) {
         leg.seq = static_cast<uint16_t>(leg.seq + skip);
-        leg.timestamp += static_cast<uint32_t>(skip * kSamples);
+        leg.timestamp += static_cast<uint32_t>(skip) * leg.timestamp_step;
       }
     }
     for (int slot = 0; slot < kSlots; ++slot) {
@@ -323,13 +319,13 @@ void RtpDriver::ReceiveFrom(uint32_t leg_index) {
 
 void RtpDriver::OnPacket(Leg& leg, const uint8_t* data, size_t size, int64_t now_ns) {
   ++totals_.packets_received;
-  if (size < kRtpHeader || (data[0] >> 6) != 2 || (data[1] & 0x7f) != payload_type_) {
+  if (size < kRtpHeader || (data[0] >> 6) != 2 || (data[1] & 0x7f) != leg.payload_type) {
     ++totals_.rx_malformed;
     return;
   }
   size_t header = kRtpHeader + 4u * (data[0] & 0x0fu);
   if ((data[0] & 0x10u) && size >= header + 4) header += 4 + 4u * (data[header + 2] << 8 | data[header + 3]);
-  if (size < header + kSamples) {
+  if (size <= header) {
     ++totals_.rx_malformed;
     return;
   }
@@ -342,26 +338,34 @@ void RtpDriver::OnPacket(Leg& leg, const uint8_t* data, size_t size, int64_t now
     ++totals_.rx_before_up;
     return;
   }
-  const uint8_t* payload = data + header;
-  if (leg.onset.armed()) {
-    std::array<int16_t, kSamples> pcm;
-    for (int i = 0; i < kSamples; ++i) pcm[static_cast<size_t>(i)] = decode_table_[payload[i]];
-    switch (leg.onset.Feed(packet_meter_.LevelDbfs(pcm, leg.onset.tone_hz()), now_ns)) {
-      case OnsetDetector::Step::kOnset:
-        if (call.probe_onset_ns != 0 && now_ns >= call.probe_onset_ns) {
-          latency_.Record(now_ns - call.probe_onset_ns);
-        } else {
-          ++totals_.probes_missed;  // the tone came back before it was sent: not a probe
-        }
-        break;
-      case OnsetDetector::Step::kTimedOut: ++totals_.probes_missed; break;
-      default: break;
-    }
-  }
+  const std::span<const uint8_t> payload(data + header, size - header);
+  StreamDecoder& decoder = *leg.decoder;
   const int position = leg.window_count % kWindowPackets;
   const int first_measured = kWindowPackets - kAnalysisPackets;
-  if (position >= first_measured) {
-    std::memcpy(leg.analysis.data() + (position - first_measured) * kSamples, payload, kSamples);
+  // G.711: decode what is measured (the analysis span, and every packet while
+  // a probe is armed). Opus: every packet, see load_media.h.
+  if (position >= first_measured || leg.onset.armed() || decoder.stateful()) {
+    std::array<int16_t, kSamples> pcm;
+    if (!decoder.Decode(payload, pcm)) {
+      ++totals_.rx_malformed;
+      pcm.fill(0);
+    }
+    if (leg.onset.armed()) {
+      switch (leg.onset.Feed(packet_meter_.LevelDbfs(pcm, leg.onset.tone_hz()), now_ns)) {
+        case OnsetDetector::Step::kOnset:
+          if (call.probe_onset_ns != 0 && now_ns >= call.probe_onset_ns) {
+            latency_.Record(now_ns - call.probe_onset_ns);
+          } else {
+            ++totals_.probes_missed;  // the tone came back before it was sent: not a probe
+          }
+          break;
+        case OnsetDetector::Step::kTimedOut: ++totals_.probes_missed; break;
+        default: break;
+      }
+    }
+    if (position >= first_measured) {
+      std::copy(pcm.begin(), pcm.end(), leg.analysis.begin() + (position - first_measured) * kSamples);
+    }
   }
   if (++leg.window_count % kWindowPackets == 0) JudgeWindow(leg, call, now_ns);
 }
@@ -374,9 +378,9 @@ void RtpDriver::JudgeWindow(Leg& leg, Call& call, int64_t now_ns) {
   }
   uint32_t dont_care = 0;
   if (call.probe_speaker >= 0 && now_ns < call.probe_quiet_until_ns) dont_care |= 1u << call.probe_speaker;
-  std::array<int16_t, kAnalysisPackets * kSamples> pcm;
-  for (size_t i = 0; i < pcm.size(); ++i) pcm[i] = decode_table_[leg.analysis[i]];
-  const WindowVerdict verdict = load::JudgeWindow(window_meter_, pcm, leg.call, leg.party, call.plan, dont_care);
+  const WindowVerdict verdict =
+      load::JudgeWindow(window_meter_, leg.analysis, leg.call, leg.party, call.plan, dont_care,
+                        leg.decoder->heard_dbfs());
   ++totals_.windows;
   totals_.judgements += verdict.judged;
   totals_.missing += verdict.missing;
@@ -392,7 +396,10 @@ void RtpDriver::ApplyEvents(int64_t now_ns) {
         call.up = true;
         call.modes = event.modes;
         call.plan = ExpectedAudibility(std::span(call.modes.data(), static_cast<size_t>(options_.supervisors)));
-        call.judge_from_ns = now_ns + options_.warmup_ms * kMs;
+        // Opus anywhere in the call: its encoders and decoders (the tool's and
+        // earshotd's) settle first (load_media.h).
+        call.judge_from_ns =
+            now_ns + (options_.AllG711() ? options_.warmup_ms : std::max(options_.warmup_ms, kOpusSettleMs)) * kMs;
         // Spread the probes: the first one of each call 1 s after warm-up, offset per call.
         call.next_probe_ns = call.judge_from_ns + 1000 * kMs + (event.call % 100) * 20 * kMs;
         for (int party = 0; party < parties_; ++party) {
@@ -455,19 +462,18 @@ void RtpDriver::StartProbe(Call& call, int64_t now_ns) {
 }
 
 void RtpDriver::SendCall(Call& call, int64_t deadline_ns) {
-  const int call_index = static_cast<int>(&call - calls_.data());
   if (call.probe_silent_left == 0 && call.changing == 0 && deadline_ns >= call.next_probe_ns &&
       deadline_ns >= call.settle_until_ns) {
     StartProbe(call, deadline_ns);
   }
-  std::array<uint8_t, kRtpHeader + kSamples + dataplane::kSrtpMaxTrailer> packet;
+  std::array<uint8_t, kRtpHeader + kMaxPayloadBytes + dataplane::kSrtpMaxTrailer> packet;
   for (int party = 0; party < parties_; ++party) {
     Leg& leg = legs_[static_cast<size_t>(call.first_leg + party)];
     const bool silent = party == call.probe_speaker && call.probe_silent_left > 0;
     const bool onset = party == call.probe_speaker && call.probe_silent_left == 0 && call.probe_onset_ns == 0 &&
                        call.probe_speaker >= 0;
     packet[0] = 0x80;
-    packet[1] = payload_type_;
+    packet[1] = leg.payload_type;
     packet[2] = static_cast<uint8_t>(leg.seq >> 8);
     packet[3] = static_cast<uint8_t>(leg.seq);
     packet[4] = static_cast<uint8_t>(leg.timestamp >> 24);
@@ -478,14 +484,25 @@ void RtpDriver::SendCall(Call& call, int64_t deadline_ns) {
     packet[9] = static_cast<uint8_t>(leg.ssrc >> 16);
     packet[10] = static_cast<uint8_t>(leg.ssrc >> 8);
     packet[11] = static_cast<uint8_t>(leg.ssrc);
-    const std::vector<uint8_t>& payload =
-        silent ? silence_payload_ : tone_payloads_[static_cast<size_t>((call_index % 4) * parties_ + party)];
-    std::memcpy(packet.data() + kRtpHeader, payload.data(), kSamples);
+    const ToneStream& tone = *leg.tone;
+    const std::vector<uint8_t>* payload = nullptr;
+    if (silent) {
+      const auto index = static_cast<size_t>(kProbeSilencePackets - call.probe_silent_left);
+      payload = &tone.silence[std::min(index, tone.silence.size() - 1)];
+    } else {
+      if (onset) leg.resume_position = 0;
+      if (leg.resume_position < tone.resume.size()) {
+        payload = &tone.resume[leg.resume_position++];
+      } else {
+        payload = &tone.loop[leg.loop_position++ % tone.loop.size()];
+      }
+    }
+    std::memcpy(packet.data() + kRtpHeader, payload->data(), payload->size());
     const int64_t now = NowNs();
     const int64_t late = now - deadline_ns;
     lateness_.Record(late);
     lateness_second_.Record(late);
-    size_t size = kRtpHeader + kSamples;
+    size_t size = kRtpHeader + payload->size();
     if (leg.srtp_tx) {
       auto protected_size = leg.srtp_tx->ProtectRtp(packet, size);
       size = protected_size ? *protected_size : 0;
@@ -502,7 +519,7 @@ void RtpDriver::SendCall(Call& call, int64_t deadline_ns) {
     }
     // Every packet moves the stream on, sent or not: a failed send is a lost packet.
     ++leg.seq;
-    leg.timestamp += kSamples;
+    leg.timestamp += leg.timestamp_step;
   }
   if (call.probe_silent_left > 0) --call.probe_silent_left;
 }

@@ -11,10 +11,16 @@
 // its own socket, so sendmmsg would not batch anything.
 //
 // Receiving: epoll over every socket, recvmmsg per ready socket. Per received
-// stream: loss, sequence errors and jitter (RtpStreamStats); every 10 packets
-// (a 200 ms window) the last 2 packets' PCM is checked with a Goertzel meter
-// against the call's expected audibility (JudgeWindow); and the mouth-to-ear
-// probes (OnsetDetector).
+// stream: loss, sequence errors and jitter (RtpStreamStats, on the stream's RTP
+// clock: 48000 for Opus); every 10 packets (a 200 ms window) the last 2 packets'
+// PCM is checked with a Goertzel meter against the call's expected audibility
+// (JudgeWindow); and the mouth-to-ear probes (OnsetDetector).
+//
+// Codecs are per role (a leg sends and receives its own; load_media.h): every
+// leg replays its tone pre-encoded at start-up (an Opus leg a 50-frame loop);
+// a G.711 stream is decoded only where measured, an Opus stream packet by
+// packet (partial decoding misreads tones), and an Opus listener is judged
+// with its own threshold and only once the coders have settled.
 //
 // Directions here are the phones' own: tx = phone to earshotd.
 //
@@ -38,6 +44,7 @@
 #include "tools/load/load_call_plan.h"
 #include "tools/load/load_checker.h"
 #include "tools/load/load_histogram.h"
+#include "tools/load/load_media.h"
 #include "tools/load/load_options.h"
 
 namespace earshot::load {
@@ -79,7 +86,7 @@ struct DriverTotals {
   int64_t send_errors = 0;
   int64_t periods_skipped = 0;  // 20 ms periods not sent: the tool fell > 200 ms behind
   int64_t packets_received = 0;
-  int64_t rx_malformed = 0;    // not RTP, or another payload type
+  int64_t rx_malformed = 0;    // not RTP, another payload type, or not decodable
   int64_t srtp_failures = 0;   // --srtp: received packets that did not authenticate
   int64_t rx_before_up = 0;    // arrived before the call was up (not judged)
   int64_t lost = 0;
@@ -147,14 +154,10 @@ class RtpDriver {
 
   LoadOptions options_;
   int parties_;
-  int sample_rate_hz_;
-  uint8_t payload_type_;
   std::vector<Leg> legs_;
   std::vector<Call> calls_;
   std::vector<std::vector<int>> slots_;  // calls per 1 ms slot
-  std::array<int16_t, 256> decode_table_{};
-  std::vector<std::vector<uint8_t>> tone_payloads_;  // [call % 4][party]
-  std::vector<uint8_t> silence_payload_;
+  std::vector<ToneStream> tone_streams_;  // [call % 4][party], in the party's codec
   int epoll_fd_ = -1;
   Inbox inbox_;
   std::vector<ControlEvent> drained_;
