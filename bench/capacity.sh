@@ -43,30 +43,16 @@ parties=$((2 + supervisors))
 ticks_per_s=$(getconf CLK_TCK)
 page_kb=$(($(getconf PAGESIZE) / 1024))
 
+source "$(dirname "${BASH_SOURCE[0]}")/../tools/lib/earshotd.sh"
 work=$(mktemp -d)
-daemon=
 cleanup() {
-  if [ -n "$daemon" ]; then kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null; fi
+  stop_earshotd
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-taskset -c "$daemon_cpus" "$earshotd" --grpc-listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 \
-  --workers "$workers" --pin-workers false --dataplane kernel --rtp-ports 30000-39999 \
-  2>"$work/earshotd.log" &
-daemon=$!
-address=
-for _ in $(seq 100); do
-  address=$(grep -o 'listening grpc=127\.0\.0\.1:[0-9]*' "$work/earshotd.log" | head -n 1 | cut -d= -f2 || true)
-  [ -n "$address" ] && break
-  kill -0 "$daemon" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$address" ]; then
-  echo "earshotd did not say where it listens:" >&2
-  cat "$work/earshotd.log" >&2
-  exit 1
-fi
+start_earshotd "$work/earshotd.log" taskset -c "$daemon_cpus" "$earshotd" --workers "$workers" \
+  --pin-workers false --dataplane kernel --rtp-ports 30000-39999 || exit 1
 
 # utime+stime in clock ticks of earshotd (all threads).
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$daemon/stat"; }

@@ -19,28 +19,15 @@ if [ ! -f "$media/customer_8k.wav" ]; then
   exit 77
 fi
 
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/earshotd.sh"
 work=$(mktemp -d)
-daemon=
 cleanup() {
-  if [ -n "$daemon" ]; then kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null; fi
+  stop_earshotd
   rm -rf "$work"
 }
 trap cleanup EXIT
 
-"$earshotd" --grpc-listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --rtp-ports 47000-47999 2>"$work/earshotd.log" &
-daemon=$!
-address=
-for _ in $(seq 100); do
-  address=$(grep -o 'listening grpc=127\.0\.0\.1:[0-9]*' "$work/earshotd.log" | head -n 1 | cut -d= -f2)
-  [ -n "$address" ] && break
-  kill -0 "$daemon" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$address" ]; then
-  echo "FAIL: earshotd did not log 'listening grpc=...'"
-  cat "$work/earshotd.log"
-  exit 1
-fi
+start_earshotd "$work/earshotd.log" "$earshotd" --rtp-ports 47000-47999 || exit 1
 
 run_demo() {
   status=0

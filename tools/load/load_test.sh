@@ -15,30 +15,16 @@ calls=$5
 shift 5
 extra=("$@")
 
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/earshotd.sh"
 work=$(mktemp -d)
-daemon=
 cleanup() {
-  if [ -n "$daemon" ]; then kill -TERM "$daemon" 2>/dev/null && wait "$daemon" 2>/dev/null; fi
+  stop_earshotd
   rm -rf "$work"
 }
 trap cleanup EXIT
 
 # Port ranges chosen apart from the other earshotd tests (43000-47999).
-"$earshotd" --grpc-listen 127.0.0.1:0 --metrics-listen 127.0.0.1:0 --rtp-ports "$rtp_ports" \
-  2>"$work/earshotd.log" &
-daemon=$!
-address=
-for _ in $(seq 100); do
-  address=$(grep -o 'listening grpc=127\.0\.0\.1:[0-9]*' "$work/earshotd.log" | head -n 1 | cut -d= -f2)
-  [ -n "$address" ] && break
-  kill -0 "$daemon" 2>/dev/null || break
-  sleep 0.1
-done
-if [ -z "$address" ]; then
-  echo "FAIL: earshotd did not log 'listening grpc=...'"
-  cat "$work/earshotd.log"
-  exit 1
-fi
+start_earshotd "$work/earshotd.log" "$earshotd" --rtp-ports "$rtp_ports" || exit 1
 
 status=0
 "$load" --addr "$address" --calls "$calls" --cps 50 --duration 3 --mode mix --json \
