@@ -38,5 +38,7 @@ endif()
 pkg_check_modules(OPUS REQUIRED IMPORTED_TARGET opus)
 pkg_check_modules(SPEEXDSP REQUIRED IMPORTED_TARGET speexdsp)
 pkg_check_modules(SRTP REQUIRED IMPORTED_TARGET libsrtp2)
+# SHA-256 for bearer-token hashes and the audit chain (libssl-dev).
+pkg_check_modules(LIBCRYPTO REQUIRED IMPORTED_TARGET libcrypto)
 # The metrics endpoint's HTTP server (header-only).
 pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)

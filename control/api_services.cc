@@ -1,6 +1,7 @@
 #include "control/api_services.h"
 
 #include "control/proto_convert.h"
+#include "control/leg_proto.h"
 
 #include <algorithm>
 #include <charconv>
@@ -169,9 +170,10 @@ grpc::Status ToGrpcStatus(const Error& error) {
   return grpc::Status(ToGrpcCode(error.code), error.message);
 }
 
-grpc::Status SessionsService::CreateSession(grpc::ServerContext*,
+grpc::Status SessionsService::CreateSession(grpc::ServerContext* context,
                                             const v1::CreateSessionRequest* request,
                                             v1::Session* response) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   SessionParams params;
   params.rate = request->rate() == 0 ? 8000 : static_cast<int>(request->rate());
   params.tick_ms = request->tick_ms() == 0 ? 20 : static_cast<int>(request->tick_ms());
@@ -182,29 +184,33 @@ grpc::Status SessionsService::CreateSession(grpc::ServerContext*,
   return grpc::Status::OK;
 }
 
-grpc::Status SessionsService::GetSession(grpc::ServerContext*, const v1::GetSessionRequest* request,
+grpc::Status SessionsService::GetSession(grpc::ServerContext* context, const v1::GetSessionRequest* request,
                                          v1::Session* response) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   Result<SessionInfo> session = control_.GetSession(request->id());
   if (!session) return ToGrpcStatus(session.error());
   ToProto(*session, *response);
   return grpc::Status::OK;
 }
 
-grpc::Status SessionsService::ListSessions(grpc::ServerContext*, const v1::ListSessionsRequest*,
+grpc::Status SessionsService::ListSessions(grpc::ServerContext* context, const v1::ListSessionsRequest*,
                                            v1::ListSessionsResponse* response) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   for (const SessionInfo& session : control_.ListSessions()) ToProto(session, *response->add_sessions());
   return grpc::Status::OK;
 }
 
-grpc::Status SessionsService::DeleteSession(grpc::ServerContext*,
+grpc::Status SessionsService::DeleteSession(grpc::ServerContext* context,
                                             const v1::DeleteSessionRequest* request,
                                             v1::DeleteSessionResponse*) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   Result<void> deleted = control_.DeleteSession(request->id());
   return deleted ? grpc::Status::OK : ToGrpcStatus(deleted.error());
 }
 
-grpc::Status SessionsService::AddLeg(grpc::ServerContext*, const v1::AddLegRequest* request,
+grpc::Status SessionsService::AddLeg(grpc::ServerContext* context, const v1::AddLegRequest* request,
                                      v1::Leg* response) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   Result<LegParams> params = FromProto(request->spec(), false);
   if (!params) return ToGrpcStatus(params.error());
   Result<LegInfo> leg = control_.AddLeg(request->session_id(), request->leg_id(), *params,
@@ -214,8 +220,9 @@ grpc::Status SessionsService::AddLeg(grpc::ServerContext*, const v1::AddLegReque
   return grpc::Status::OK;
 }
 
-grpc::Status SessionsService::UpdateLeg(grpc::ServerContext*, const v1::UpdateLegRequest* request,
+grpc::Status SessionsService::UpdateLeg(grpc::ServerContext* context, const v1::UpdateLegRequest* request,
                                         v1::Leg* response) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   std::optional<dataplane::SocketAddress> remote;
   if (!request->remote().empty()) {
     Result<dataplane::SocketAddress> parsed = ParseRemote(request->remote());
@@ -238,43 +245,77 @@ grpc::Status SessionsService::UpdateLeg(grpc::ServerContext*, const v1::UpdateLe
   return grpc::Status::OK;
 }
 
-grpc::Status SessionsService::RemoveLeg(grpc::ServerContext*, const v1::RemoveLegRequest* request,
+grpc::Status SessionsService::RemoveLeg(grpc::ServerContext* context, const v1::RemoveLegRequest* request,
                                         v1::RemoveLegResponse*) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   Result<void> removed = control_.RemoveLeg(request->session_id(), request->leg_id(), false);
   return removed ? grpc::Status::OK : ToGrpcStatus(removed.error());
 }
 
-grpc::Status SupervisionService::Attach(grpc::ServerContext*, const v1::AttachRequest* request,
+grpc::Status SupervisionService::Attach(grpc::ServerContext* context, const v1::AttachRequest* request,
                                         v1::Leg* response) {
   std::optional<mixer::SupervisorMode> mode = FromProto(request->mode());
   if (!mode) return Invalid("mode must be listen, whisper, whisper-customer, barge or takeover");
   Result<LegParams> params = FromProto(request->spec(), true);
   if (!params) return ToGrpcStatus(params.error());
+  for (const auto& [key, proto_mode] : request->dtmf_mode_switch()) {
+    std::optional<mixer::SupervisorMode> switch_to = FromProto(proto_mode);
+    if (key.size() != 1 || !dataplane::DtmfEvent(key[0])) {
+      return Invalid(fmt::format("dtmf_mode_switch: '{}' is not a DTMF key (0-9, *, #, A-D)", key));
+    }
+    if (!switch_to) return Invalid(fmt::format("dtmf_mode_switch: digit '{}' has no mode", key));
+    const char upper = key[0] >= 'a' && key[0] <= 'd' ? static_cast<char>(key[0] - 'a' + 'A') : key[0];
+    params->dtmf_mode_switch[upper] = *switch_to;
+  }
+  ApiGuard::Ticket ticket;
+  if (guard_ != nullptr) {
+    if (grpc::Status admitted = guard_->BeginAttach(context, *request, &ticket); !admitted.ok()) return admitted;
+  }
   Result<LegInfo> leg =
       control_.AddLeg(request->session_id(), request->leg_id(), *params, *mode, request->beep());
+  if (guard_ != nullptr) {
+    if (grpc::Status audited = guard_->Finish(ticket, leg ? nullptr : &leg.error()); !audited.ok()) return audited;
+  }
   if (!leg) return ToGrpcStatus(leg.error());
   ToProto(*leg, *response, true);
   return grpc::Status::OK;
 }
 
-grpc::Status SupervisionService::SetMode(grpc::ServerContext*, const v1::SetModeRequest* request,
+grpc::Status SupervisionService::SetMode(grpc::ServerContext* context, const v1::SetModeRequest* request,
                                          v1::Leg* response) {
   std::optional<mixer::SupervisorMode> mode = FromProto(request->mode());
   if (!mode) return Invalid("mode must be listen, whisper, whisper-customer, barge or takeover");
+  ApiGuard::Ticket ticket;
+  if (guard_ != nullptr) {
+    if (grpc::Status admitted = guard_->BeginSetMode(context, *request, &ticket); !admitted.ok()) return admitted;
+  }
   Result<LegInfo> leg = control_.SetMode(request->session_id(), request->leg_id(), *mode, request->beep());
+  if (guard_ != nullptr) {
+    if (grpc::Status audited = guard_->Finish(ticket, leg ? nullptr : &leg.error()); !audited.ok()) return audited;
+  }
   if (!leg) return ToGrpcStatus(leg.error());
   ToProto(*leg, *response);
   return grpc::Status::OK;
 }
 
-grpc::Status SupervisionService::Detach(grpc::ServerContext*, const v1::DetachRequest* request,
+grpc::Status SupervisionService::Detach(grpc::ServerContext* context, const v1::DetachRequest* request,
                                         v1::DetachResponse*) {
+  ApiGuard::Ticket ticket;
+  if (guard_ != nullptr) {
+    if (grpc::Status admitted = guard_->BeginDetach(context, *request, &ticket); !admitted.ok()) return admitted;
+  }
   Result<void> removed = control_.RemoveLeg(request->session_id(), request->leg_id(), true);
+  if (guard_ != nullptr) {
+    if (grpc::Status audited = guard_->Finish(ticket, removed ? nullptr : &removed.error()); !audited.ok()) {
+      return audited;
+    }
+  }
   return removed ? grpc::Status::OK : ToGrpcStatus(removed.error());
 }
 
-grpc::Status SupervisionService::SetMatrix(grpc::ServerContext*, const v1::SetMatrixRequest* request,
+grpc::Status SupervisionService::SetMatrix(grpc::ServerContext* context, const v1::SetMatrixRequest* request,
                                            v1::SetMatrixResponse*) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   std::vector<GainSetting> gains;
   for (const v1::Gain& gain : request->gains()) {
     gains.push_back(GainSetting{gain.dst_leg_id(), gain.src_leg_id(), gain.gain()});
@@ -283,9 +324,10 @@ grpc::Status SupervisionService::SetMatrix(grpc::ServerContext*, const v1::SetMa
   return set ? grpc::Status::OK : ToGrpcStatus(set.error());
 }
 
-grpc::Status StatsService::GetSessionStats(grpc::ServerContext*,
+grpc::Status StatsService::GetSessionStats(grpc::ServerContext* context,
                                            const v1::GetSessionStatsRequest* request,
                                            v1::SessionStats* response) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   Result<SessionStatsInfo> info = control_.GetStats(request->session_id());
   if (!info) return ToGrpcStatus(info.error());
   response->set_session_id(info->id);
@@ -314,6 +356,13 @@ grpc::Status StatsService::GetSessionStats(grpc::ServerContext*,
     out.set_concealed_frames(leg.media.frames_concealed);
     out.set_rx_rtcp(leg.rtp.rx_rtcp);
     out.set_rx_telephone_events(leg.rtp.rx_telephone_events);
+    out.set_tx_rtcp(leg.rtp.tx_rtcp);
+    out.set_tx_telephone_events(leg.rtp.tx_telephone_events);
+    out.set_rtt_ms(leg.remote_report.rtt_ms.value_or(0.0));
+    out.set_remote_fraction_lost(leg.remote_report.fraction_lost);
+    out.set_remote_jitter_ms(leg.remote_report.jitter_ms);
+    out.set_remote_lost(leg.remote_report.cumulative_lost);
+    out.set_rx_rtcp_reports(leg.rtp.rx_rtcp_reports);
     for (size_t reason = 0; reason < leg.rtp.dropped.size(); ++reason) {
       (*out.mutable_dropped())[std::string(dataplane::RxDropName(static_cast<dataplane::RxDrop>(reason)))] =
           leg.rtp.dropped[reason];
@@ -325,6 +374,7 @@ grpc::Status StatsService::GetSessionStats(grpc::ServerContext*,
 grpc::Status EventsService::Subscribe(grpc::ServerContext* context,
                                       const v1::SubscribeRequest* request,
                                       grpc::ServerWriter<v1::Event>* writer) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   uint64_t last = request->has_after_sequence() ? request->after_sequence() : bus_.last_sequence();
   // Short waits, so that a cancelled stream or a server shutdown ends it soon.
   while (!context->IsCancelled()) {
@@ -334,6 +384,13 @@ grpc::Status EventsService::Subscribe(grpc::ServerContext* context,
     }
   }
   return grpc::Status::OK;
+}
+
+// leg_proto.h: the conversions above, for the Pickup service.
+Result<LegParams> LegParamsFromProto(const v1::LegSpec& spec) { return FromProto(spec, false); }
+
+void LegInfoToProto(const LegInfo& info, v1::Leg& leg, bool with_local_key) {
+  ToProto(info, leg, with_local_key);
 }
 
 }  // namespace earshot::control

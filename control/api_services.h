@@ -5,6 +5,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include "control/api_guard.h"
 #include "control/call_control.h"
 #include "control/event_bus.h"
 #include "earshot/v1/events.grpc.pb.h"
@@ -16,7 +17,9 @@ grpc::Status ToGrpcStatus(const Error& error);
 
 class SessionsService final : public earshot::v1::Sessions::Service {
  public:
-  explicit SessionsService(CallControl& control) : control_(control) {}
+  // `guard`: authentication, policy and audit (api_guard.h); null: none (tests).
+  explicit SessionsService(CallControl& control, ApiGuard* guard = nullptr)
+      : control_(control), guard_(guard) {}
   grpc::Status CreateSession(grpc::ServerContext*, const earshot::v1::CreateSessionRequest*,
                              earshot::v1::Session*) override;
   grpc::Status GetSession(grpc::ServerContext*, const earshot::v1::GetSessionRequest*,
@@ -34,11 +37,13 @@ class SessionsService final : public earshot::v1::Sessions::Service {
 
  private:
   CallControl& control_;
+  ApiGuard* guard_;
 };
 
 class SupervisionService final : public earshot::v1::Supervision::Service {
  public:
-  explicit SupervisionService(CallControl& control) : control_(control) {}
+  explicit SupervisionService(CallControl& control, ApiGuard* guard = nullptr)
+      : control_(control), guard_(guard) {}
   grpc::Status Attach(grpc::ServerContext*, const earshot::v1::AttachRequest*,
                       earshot::v1::Leg*) override;
   grpc::Status SetMode(grpc::ServerContext*, const earshot::v1::SetModeRequest*,
@@ -50,26 +55,30 @@ class SupervisionService final : public earshot::v1::Supervision::Service {
 
  private:
   CallControl& control_;
+  ApiGuard* guard_;
 };
 
 class StatsService final : public earshot::v1::Stats::Service {
  public:
-  explicit StatsService(CallControl& control) : control_(control) {}
+  explicit StatsService(CallControl& control, ApiGuard* guard = nullptr)
+      : control_(control), guard_(guard) {}
   grpc::Status GetSessionStats(grpc::ServerContext*, const earshot::v1::GetSessionStatsRequest*,
                                earshot::v1::SessionStats*) override;
 
  private:
   CallControl& control_;
+  ApiGuard* guard_;
 };
 
 class EventsService final : public earshot::v1::Events::Service {
  public:
-  explicit EventsService(EventBus& bus) : bus_(bus) {}
+  explicit EventsService(EventBus& bus, ApiGuard* guard = nullptr) : bus_(bus), guard_(guard) {}
   grpc::Status Subscribe(grpc::ServerContext*, const earshot::v1::SubscribeRequest*,
                          grpc::ServerWriter<earshot::v1::Event>*) override;
 
  private:
   EventBus& bus_;
+  ApiGuard* guard_;
 };
 
 }  // namespace earshot::control

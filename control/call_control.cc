@@ -40,10 +40,12 @@ CallControl::~CallControl() {
 }
 
 void CallControl::Publish(earshot::v1::EventType type, const std::string& session,
-                          const LegInfo* leg) {
+                          const LegInfo* leg, char digit, uint32_t duration_ms) {
   earshot::v1::Event event;
   event.set_type(type);
   event.set_session_id(session);
+  if (digit != 0) event.set_digit(std::string(1, digit));
+  if (type == earshot::v1::EVENT_DTMF) event.set_duration_ms(duration_ms);
   if (leg != nullptr) {
     event.set_leg_id(leg->id);
     event.set_role(ToProto(leg->params.role));
@@ -72,14 +74,31 @@ void CallControl::CollectWorkerEvents() {
           std::lock_guard lock(record->mutex);
           if (report->slot >= 0 && static_cast<size_t>(report->slot) < record->slots.size() &&
               record->slots[static_cast<size_t>(report->slot)]) {
-            leg = record->slots[static_cast<size_t>(report->slot)]->info;
+            LegInfo& info = record->slots[static_cast<size_t>(report->slot)]->info;
+            if (report->kind == dataplane::WorkerEvent::Kind::kModeChanged) {
+              // The worker already applied it (a supervisor's keypad); the
+              // record follows, as after a SetMode request.
+              info.mode = report->mode;
+              record->custom_matrix = false;
+            }
+            leg = info;
           }
         }
         if (!leg) continue;
-        Publish(report->kind == dataplane::WorkerEvent::Kind::kMediaTimeout
-                    ? earshot::v1::EVENT_MEDIA_TIMEOUT
-                    : earshot::v1::EVENT_MEDIA_RESUMED,
-                session_id, &*leg);
+        switch (report->kind) {
+          case dataplane::WorkerEvent::Kind::kMediaTimeout:
+            Publish(earshot::v1::EVENT_MEDIA_TIMEOUT, session_id, &*leg);
+            break;
+          case dataplane::WorkerEvent::Kind::kMediaResumed:
+            Publish(earshot::v1::EVENT_MEDIA_RESUMED, session_id, &*leg);
+            break;
+          case dataplane::WorkerEvent::Kind::kDtmf:
+            Publish(earshot::v1::EVENT_DTMF, session_id, &*leg, report->digit, report->duration_ms);
+            break;
+          case dataplane::WorkerEvent::Kind::kModeChanged:
+            Publish(earshot::v1::EVENT_MODE_CHANGED, session_id, &*leg, report->digit);
+            break;
+        }
       }
     }
     std::this_thread::sleep_for(options_.event_poll);
@@ -156,6 +175,7 @@ Result<SessionInfo> CallControl::CreateSession(const std::string& id, const Sess
   session_options.sample_rate_hz = params.rate;
   session_options.tick_ms = params.tick_ms;
   session_options.max_legs = options_.max_legs_per_session;
+  session_options.ringback = params.ringback;
   // Validates rate and tick before anything is reserved.
   Result<std::unique_ptr<mixer::MediaSession>> media = mixer::MediaSession::Create(session_options);
   if (!media) return tl::unexpected(media.error());
@@ -262,7 +282,8 @@ Result<void> CallControl::DeleteSession(const std::string& id) {
 constexpr size_t kMaxPayloadBytes = 1500 - 20 - 8 - 12;
 
 Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::string& leg,
-                                    const LegParams& params, mixer::SupervisorMode mode, bool beep) {
+                                    const LegParams& params, mixer::SupervisorMode mode, bool beep,
+                                    bool answer) {
   if (Result<void> valid = CheckId("leg", leg); !valid) return tl::unexpected(valid.error());
   if (params.payload_type < 0 || params.payload_type > 127) {
     return InvalidArgument(fmt::format("payload type {} is outside 0..127", params.payload_type));
@@ -274,6 +295,20 @@ Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::strin
   if (!params.remote.is_set() && !params.latch) {
     return InvalidArgument("a leg needs a remote address, or latching to learn it");
   }
+  dataplane::DtmfModeSwitch mode_switch{};
+  if (!params.dtmf_mode_switch.empty()) {
+    if (params.role != mixer::Role::kSupervisor) {
+      return InvalidArgument("only a supervisor's digits can switch modes");
+    }
+    if (params.dtmf_payload_type == 0) {
+      return InvalidArgument("dtmf_mode_switch needs a DTMF payload type to receive digits with");
+    }
+    for (const auto& [key, switch_to] : params.dtmf_mode_switch) {
+      std::optional<uint8_t> event = dataplane::DtmfEvent(key);
+      if (!event) return InvalidArgument(fmt::format("'{}' is not a DTMF key (0-9, *, #, A-D)", key));
+      mode_switch[*event] = switch_to;
+    }
+  }
   std::unique_lock<std::mutex> lock;
   auto found = FindLive(session, lock);
   if (!found) return tl::unexpected(found.error());
@@ -281,6 +316,12 @@ Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::strin
   if (params.ptime_ms != 0 && params.ptime_ms != record.params.tick_ms) {
     return InvalidArgument(fmt::format("ptime {} ms: only the session's tick ({} ms) is supported",
                                        params.ptime_ms, record.params.tick_ms));
+  }
+  if (answer && std::none_of(record.slots.begin(), record.slots.end(), [](const auto& slot) {
+        return slot && slot->info.params.role != mixer::Role::kSupervisor;
+      })) {
+    return MakeError(ErrorCode::kFailedPrecondition,
+                     fmt::format("no longer ringing: the caller hung up (session '{}')", session));
   }
   if (LegRecord* existing = FindLeg(record, leg)) {
     if (existing->info.params == params && existing->info.mode == mode) return existing->info;
@@ -324,6 +365,7 @@ Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::strin
     rtp.telephone_event_type = PayloadType(static_cast<uint8_t>(params.dtmf_payload_type));
   }
   rtp.tick_samples = tick_samples;
+  rtp.clock_rate_hz = codecs->rtp_clock_rate_hz;
   {
     std::lock_guard registry_lock(registry_mutex_);  // random_ is shared
     rtp.ssrc = Ssrc(static_cast<uint32_t>(random_()));
@@ -340,6 +382,8 @@ Result<LegInfo> CallControl::AddLeg(const std::string& session, const std::strin
   dataplane::AddLeg command{record.handle, slot,  params.role, mode, beep, std::move(*media), rtp,
                             params.direction};
   command.rtcp_mux = params.rtcp_mux;
+  command.dtmf_mode_switch = mode_switch;
+  command.stop_ringback = answer;
   if (srtp) {
     command.srtp_in = std::move(srtp->inbound);
     command.srtp_out = std::move(srtp->outbound);

@@ -33,6 +33,7 @@
 #include "dataplane/worker_pool.h"
 #include "mixer/presets.h"
 #include "mixer/voice_processing.h"
+#include "mixer/ringback.h"
 
 namespace earshot::control {
 
@@ -40,6 +41,8 @@ struct SessionParams {
   int rate = 8000;
   int tick_ms = 20;
   std::map<std::string, std::string> labels;
+  // Created ringing (control/pickup_control.h): the ringback the parties hear.
+  mixer::RingbackOptions ringback;
   friend bool operator==(const SessionParams&, const SessionParams&) = default;
 };
 
@@ -55,6 +58,8 @@ struct LegParams {
   dataplane::Direction direction = dataplane::Direction::kSendReceive;
   std::optional<LegSrtpParams> srtp;  // unset: plain RTP
   mixer::VoiceProcessingOptions voice;  // all off: none
+  // A supervisor's keypad: DTMF key -> the mode it switches to (needs dtmf_payload_type).
+  std::map<char, mixer::SupervisorMode> dtmf_mode_switch;
   friend bool operator==(const LegParams&, const LegParams&) = default;
 };
 
@@ -104,8 +109,13 @@ class CallControl {
   std::vector<SessionInfo> ListSessions();
   [[nodiscard]] Result<void> DeleteSession(const std::string& id);
 
+  // `answer` (pickup_control.h): the leg answers a ringing call. Under the
+  // session's mutex the call must still have a party that is not a supervisor
+  // (the caller), else FAILED_PRECONDITION; the leg joins and the ringback
+  // stops in one worker command.
   [[nodiscard]] Result<LegInfo> AddLeg(const std::string& session, const std::string& leg,
-                                       const LegParams& params, mixer::SupervisorMode mode, bool beep);
+                                       const LegParams& params, mixer::SupervisorMode mode, bool beep,
+                                       bool answer = false);
   [[nodiscard]] Result<LegInfo> UpdateLeg(const std::string& session, const std::string& leg,
                                           std::optional<dataplane::SocketAddress> remote,
                                           std::optional<dataplane::Direction> direction,
@@ -150,7 +160,8 @@ class CallControl {
   Result<LegRecord*> RequireLeg(SessionRecord& record, const std::string& leg);
   Result<dataplane::ReplyValue> Call(const SessionRecord& record, dataplane::Command command);
   void ReleaseHandle(int worker, dataplane::SessionHandle handle);
-  void Publish(earshot::v1::EventType type, const std::string& session, const LegInfo* leg);
+  void Publish(earshot::v1::EventType type, const std::string& session, const LegInfo* leg,
+               char digit = 0, uint32_t duration_ms = 0);
   void CollectWorkerEvents();
 
   dataplane::WorkerPool& workers_;

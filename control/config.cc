@@ -1,8 +1,10 @@
 #include "control/config.h"
+#include "control/auth_config.h"
 
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -37,8 +39,36 @@ constexpr FieldInfo kFields[] = {
     {"pin_workers", "--pin-workers", "pin worker threads to cores: true or false"},
     {"dataplane", "--dataplane", "packet back end: kernel or dpdk"},
     {"kernel_io", "--kernel-io", "kernel socket back end: epoll, io_uring or auto"},
+    {"dpdk_eal", "--dpdk-eal",
+     "DPDK EAL arguments, space separated (e.g. '-l 0 --no-huge -m 512'; no hugepages: --no-huge)"},
+    {"dpdk_port", "--dpdk-port",
+     "DPDK port: a PCI address (0000:01:00.0) or a vdev string (net_af_packet0,iface=eth1)"},
+    {"dpdk_ip", "--dpdk-ip", "IPv4 address of the DPDK port, A.B.C.D or A.B.C.D/PREFIX; RTP legs use it"},
+    {"dpdk_mac", "--dpdk-mac", "MAC address of the DPDK port, xx:xx:xx:xx:xx:xx (default: the port's own)"},
+    {"dpdk_gateway", "--dpdk-gateway",
+     "IPv4 next hop for destinations outside dpdk_ip's prefix (default: none, all on-link)"},
+    {"dpdk_neighbours", "--dpdk-neighbours",
+     "static ARP entries IP=MAC[,IP=MAC...] (others are resolved with ARP)"},
+    {"dpdk_vlan", "--dpdk-vlan", "802.1Q VLAN id of the DPDK port, 0..4094 (0: untagged)"},
+    {"dpdk_verify_udp_checksum", "--dpdk-verify-udp-checksum",
+     "verify UDP checksums the port did not: true or false (false for virtual devices whose peers "
+     "send partial checksums)"},
+    {"dpdk_mbufs", "--dpdk-mbufs", "mbufs per worker, 1023..1048575"},
+    {"dpdk_idle_sleep_us", "--dpdk-idle-sleep-us",
+     "longest nap in microseconds of an idle DPDK worker between polls, 0..10000 (0: spin)"},
     {"log_format", "--log-format", "log line format: text or json"},
     {"log_level", "--log-level", "least severe level logged: trace, debug, info, warn, error"},
+    {"extensions_file", "--extensions-file",
+     "extensions and their pickup groups (YAML: extensions: {\"201\": [sales]})"},
+    {"auth_tokens_file", "--auth-tokens-file",
+     "bearer tokens: a file of 'SHA256HEX PRINCIPAL' lines (hashes, not tokens); reloaded on SIGHUP"},
+    {"tls_cert_file", "--tls-cert-file", "serve gRPC over TLS with this certificate chain (PEM)"},
+    {"tls_key_file", "--tls-key-file", "the private key (PEM) of tls_cert_file"},
+    {"tls_client_ca_file", "--tls-client-ca-file",
+     "mTLS: verify client certificates against this CA (PEM); the subject maps to a principal"},
+    {"policy_file", "--policy-file",
+     "who may listen, whisper, barge... on which sessions (YAML); reloaded on SIGHUP"},
+    {"audit_log", "--audit-log", "append a hash-chained, fsynced audit record per supervision action here"},
 };
 
 const FieldInfo* FindField(std::string_view key) {
@@ -94,13 +124,64 @@ std::optional<ListenAddress> ParseListenAddress(std::string_view text) {
   return ListenAddress{host, static_cast<uint16_t>(*port)};
 }
 
+bool IsIpv4(const std::string& text) {
+  unsigned char buffer[sizeof(in_addr)];
+  return inet_pton(AF_INET, text.c_str(), buffer) == 1;
+}
+
+bool IsMac(std::string_view text) {
+  if (text.size() != 17) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (i % 3 == 2 ? (c != ':' && c != '-') : !std::isxdigit(static_cast<unsigned char>(c))) return false;
+  }
+  return true;
+}
+
 std::optional<bool> ParseBool(std::string_view text) {
   if (text == "true" || text == "yes" || text == "on" || text == "1") return true;
   if (text == "false" || text == "no" || text == "off" || text == "0") return false;
   return std::nullopt;
 }
 
+// The comma-separated entries of dpdk_neighbours, without empty ones.
+std::vector<std::string_view> SplitNeighboursText(std::string_view text) {
+  std::vector<std::string_view> entries;
+  while (!text.empty()) {
+    const size_t comma = text.find(',');
+    std::string_view entry = text.substr(0, comma);
+    while (!entry.empty() && entry.front() == ' ') entry.remove_prefix(1);
+    while (!entry.empty() && entry.back() == ' ') entry.remove_suffix(1);
+    if (!entry.empty()) entries.push_back(entry);
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return entries;
+}
+
 }  // namespace
+
+std::vector<std::pair<std::string, std::string>> SplitNeighbours(std::string_view text) {
+  std::vector<std::pair<std::string, std::string>> pairs;
+  for (std::string_view entry : SplitNeighboursText(text)) {
+    const size_t equals = entry.find('=');
+    if (equals == std::string_view::npos) continue;
+    pairs.emplace_back(std::string(entry.substr(0, equals)), std::string(entry.substr(equals + 1)));
+  }
+  return pairs;
+}
+
+std::vector<std::string> SplitEalArgs(std::string_view text) {
+  std::vector<std::string> args;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    size_t start = i;
+    while (i < text.size() && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+    if (i > start) args.emplace_back(text.substr(start, i - start));
+  }
+  return args;
+}
 
 std::string ListenAddress::ToString() const {
   if (host.find(':') != std::string::npos) return fmt::format("[{}]:{}", host, port);
@@ -181,6 +262,56 @@ Result<void> ApplyField(Config& config, std::string_view key, const FieldSetting
       return FieldError(*field, setting, "expected epoll, io_uring or auto");
     }
     config.kernel_io = value;
+  } else if (key == "dpdk_eal") {
+    config.dpdk.eal = value;
+  } else if (key == "dpdk_port") {
+    if (value.empty() || value.find(' ') != std::string::npos) {
+      return FieldError(*field, setting,
+                        "expected a PCI address such as 0000:01:00.0 or a vdev string such as "
+                        "net_af_packet0,iface=eth1");
+    }
+    config.dpdk.port = value;
+  } else if (key == "dpdk_ip") {
+    const size_t slash = value.find('/');
+    const std::string ip = value.substr(0, slash);
+    std::optional<long> prefix =
+        slash == std::string::npos ? std::optional<long>(0) : ParseInteger(std::string_view(value).substr(slash + 1));
+    if (!IsIpv4(ip) || !prefix || *prefix < 0 || *prefix > 32 || ip == "0.0.0.0") {
+      return FieldError(*field, setting, "expected an IPv4 address, optionally with /PREFIX 0..32");
+    }
+    config.dpdk.ip = ip;
+    config.dpdk.prefix_length = static_cast<int>(*prefix);
+  } else if (key == "dpdk_mac") {
+    if (!value.empty() && !IsMac(value)) return FieldError(*field, setting, "expected xx:xx:xx:xx:xx:xx");
+    config.dpdk.mac = value;
+  } else if (key == "dpdk_gateway") {
+    if (!value.empty() && !IsIpv4(value)) return FieldError(*field, setting, "expected an IPv4 address");
+    config.dpdk.gateway = value;
+  } else if (key == "dpdk_neighbours") {
+    for (std::string_view entry : SplitNeighboursText(value)) {
+      const size_t equals = entry.find('=');
+      if (equals == std::string_view::npos || !IsIpv4(std::string(entry.substr(0, equals))) ||
+          !IsMac(entry.substr(equals + 1))) {
+        return FieldError(*field, setting, "expected IP=MAC[,IP=MAC...], e.g. 10.0.0.1=02:00:00:00:00:01");
+      }
+    }
+    config.dpdk.neighbours = value;
+  } else if (key == "dpdk_vlan") {
+    std::optional<long> vlan = ParseInteger(value);
+    if (!vlan || *vlan < 0 || *vlan > 4094) return FieldError(*field, setting, "expected 0..4094");
+    config.dpdk.vlan = static_cast<int>(*vlan);
+  } else if (key == "dpdk_verify_udp_checksum") {
+    std::optional<bool> verify = ParseBool(value);
+    if (!verify) return FieldError(*field, setting, "expected true or false");
+    config.dpdk.verify_udp_checksum = *verify;
+  } else if (key == "dpdk_mbufs") {
+    std::optional<long> mbufs = ParseInteger(value);
+    if (!mbufs || *mbufs < 1023 || *mbufs > 1048575) return FieldError(*field, setting, "expected 1023..1048575");
+    config.dpdk.mbufs = static_cast<int>(*mbufs);
+  } else if (key == "dpdk_idle_sleep_us") {
+    std::optional<long> sleep = ParseInteger(value);
+    if (!sleep || *sleep < 0 || *sleep > 10000) return FieldError(*field, setting, "expected 0..10000");
+    config.dpdk.idle_sleep_us = static_cast<int>(*sleep);
   } else if (key == "log_format") {
     if (value == "text") {
       config.log_format = LogFormat::kText;
@@ -189,6 +320,19 @@ Result<void> ApplyField(Config& config, std::string_view key, const FieldSetting
     } else {
       return FieldError(*field, setting, "expected text or json");
     }
+  } else if (key == "auth_tokens_file" || key == "tls_cert_file" || key == "tls_key_file" ||
+             key == "tls_client_ca_file" || key == "policy_file" || key == "audit_log") {
+    // Empty: not configured (what --check-config prints for an unset key).
+    std::string& path = key == "auth_tokens_file"   ? config.auth_tokens_file
+                        : key == "tls_cert_file"    ? config.tls_cert_file
+                        : key == "tls_key_file"     ? config.tls_key_file
+                        : key == "tls_client_ca_file" ? config.tls_client_ca_file
+                        : key == "policy_file"      ? config.policy_file
+                                                    : config.audit_log;
+    path = value;
+  } else if (key == "extensions_file") {
+    if (value.empty()) return FieldError(*field, setting, "expected a file name");
+    config.extensions_file = value;
   } else if (key == "log_level") {
     static constexpr std::pair<std::string_view, LogLevel> kLevels[] = {
         {"trace", LogLevel::kTrace}, {"debug", LogLevel::kDebug}, {"info", LogLevel::kInfo},
@@ -250,6 +394,12 @@ Result<void> ValidateConfig(const Config& config) {
         "(at least {} per worker)",
         config.rtp_port_low, config.rtp_port_high, ports, config.workers, kMinPortsPerWorker));
   }
+  if (Result<void> security = ValidateSecurityConfig(config); !security) return security;
+  if (config.dataplane == DataplaneKind::kDpdk && (config.dpdk.port.empty() || config.dpdk.ip.empty())) {
+    return InvalidArgument(
+        "invalid dataplane (--dataplane) 'dpdk': it needs dpdk_port (--dpdk-port) and dpdk_ip "
+        "(--dpdk-ip)");
+  }
   if (config.grpc_listen.port != 0 && config.grpc_listen.port == config.metrics_listen.port &&
       config.grpc_listen.host == config.metrics_listen.host) {
     return InvalidArgument(fmt::format("invalid metrics_listen (--metrics-listen) {}: same as grpc_listen",
@@ -260,6 +410,15 @@ Result<void> ValidateConfig(const Config& config) {
 
 std::string Config::ToYaml() const {
   static constexpr std::string_view kLevelNames[] = {"trace", "debug", "info", "warn", "error"};
+  std::string dpdk_yaml;
+  if (dataplane == DataplaneKind::kDpdk) {
+    dpdk_yaml = fmt::format(
+        "dpdk_eal: \"{}\"\ndpdk_port: \"{}\"\ndpdk_ip: \"{}/{}\"\ndpdk_mac: \"{}\"\n"
+        "dpdk_gateway: \"{}\"\ndpdk_neighbours: \"{}\"\ndpdk_vlan: {}\n"
+        "dpdk_verify_udp_checksum: {}\ndpdk_mbufs: {}\ndpdk_idle_sleep_us: {}\n",
+        dpdk.eal, dpdk.port, dpdk.ip, dpdk.prefix_length, dpdk.mac, dpdk.gateway, dpdk.neighbours,
+        dpdk.vlan, dpdk.verify_udp_checksum, dpdk.mbufs, dpdk.idle_sleep_us);
+  }
   return fmt::format(
       "grpc_listen: \"{}\"\nmetrics_listen: \"{}\"\nrtp_ip: \"{}\"\nrtp_ports: \"{}-{}\"\n"
       "workers: {}\ntick_ms: {}\nmedia_timeout_s: {}\ndrain_timeout_s: {}\npin_workers: {}\n"
@@ -268,7 +427,9 @@ std::string Config::ToYaml() const {
       workers, tick_ms, media_timeout_s, drain_timeout_s, pin_workers,
       dataplane == DataplaneKind::kKernel ? "kernel" : "dpdk", kernel_io,
       log_format == LogFormat::kText ? "text" : "json",
-      kLevelNames[static_cast<int>(log_level)]);
+      kLevelNames[static_cast<int>(log_level)]) + SecurityYaml(*this) +
+      (extensions_file.empty() ? "" : fmt::format("extensions_file: \"{}\"\n", extensions_file)) +
+      dpdk_yaml;
 }
 
 }  // namespace earshot::control

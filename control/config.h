@@ -10,6 +10,8 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "codecs/result.h"
 
@@ -40,8 +42,32 @@ struct Config {
   // Kernel back end: "epoll" (recvmmsg/sendmmsg), "io_uring", or "auto"
   // (io_uring where the kernel allows it, else epoll).
   std::string kernel_io = "epoll";
+  // DPDK back end (dataplane: dpdk); checked here as text, turned into the
+  // port's options by earshotd. The legs' local address is dpdk_ip, not rtp_ip.
+  struct Dpdk {
+    std::string eal;          // EAL arguments, split on spaces ("-l 0 --no-huge ...")
+    std::string port;         // PCI address or vdev string
+    std::string ip;           // IPv4 address of the port
+    int prefix_length = 0;    // from dpdk_ip "A.B.C.D/N"; 0: every destination on-link
+    std::string mac;          // empty: the port's own
+    std::string gateway;      // empty: none
+    std::string neighbours;   // "IP=MAC,IP=MAC"; empty: none
+    int vlan = 0;             // 0: untagged
+    bool verify_udp_checksum = true;
+    int mbufs = 4095;         // per worker
+    int idle_sleep_us = 400;  // longest idle nap; 0: spin when idle
+  } dpdk;
   LogFormat log_format = LogFormat::kText;
   LogLevel log_level = LogLevel::kInfo;
+  // Extensions and their pickup groups (pickup_control.h); empty: none until set by API.
+  std::string extensions_file;
+  // Authentication, policy and audit (auth_config.h); empty: not configured.
+  std::string auth_tokens_file;    // SHA-256 hashes of bearer tokens -> principals
+  std::string tls_cert_file;       // server certificate (PEM): serve gRPC over TLS
+  std::string tls_key_file;
+  std::string tls_client_ca_file;  // verify client certificates (mTLS) against this CA
+  std::string policy_file;         // grants (policy.h); reloaded on SIGHUP
+  std::string audit_log;           // hash-chained audit log (audit_log.h)
 
   // The effective configuration as YAML, in the file format --config reads.
   std::string ToYaml() const;
@@ -63,6 +89,11 @@ struct FieldSetting {
 // Same, from YAML text (for tests and for --config -).
 [[nodiscard]] Result<void> ApplyYamlText(Config& config, std::string_view text,
                                          std::string_view origin);
+
+// Splits dpdk_neighbours into (ip, mac) text pairs; assumes it validated.
+std::vector<std::pair<std::string, std::string>> SplitNeighbours(std::string_view text);
+// Splits dpdk_eal into arguments (whitespace separated; no quoting).
+std::vector<std::string> SplitEalArgs(std::string_view text);
 
 // Checks relations between fields (port range large enough for the workers...).
 [[nodiscard]] Result<void> ValidateConfig(const Config& config);

@@ -9,6 +9,7 @@
 #include <atomic>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -16,6 +17,7 @@
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
+#include "control/auth_config.h"
 #include "control/config.h"
 #include "control/logging.h"
 #include "control/version.h"
@@ -24,6 +26,9 @@
 #include "dataplane/kernel/kernel_io_mode.h"
 #include "dataplane/kernel/kernel_packet_io.h"
 #include "dataplane/worker_pool.h"
+#ifdef EARSHOT_HAVE_DPDK
+#include "dataplane/dpdk/dpdk_backend.h"
+#endif
 
 namespace earshot::control {
 namespace {
@@ -49,24 +54,49 @@ std::string SignalName(int signal_number) {
   return signal_number == SIGINT ? "SIGINT" : signal_number == SIGTERM ? "SIGTERM" : "signal";
 }
 
+#ifdef EARSHOT_HAVE_DPDK
+// The DPDK port's options from the configuration (checked by ValidateConfig).
+Result<dataplane::dpdk::DpdkPortOptions> DpdkOptions(const Config& config) {
+  namespace dpdk = dataplane::dpdk;
+  dpdk::DpdkPortOptions options;
+  options.ip = dpdk::ParseIpv4(config.dpdk.ip).value_or(0);
+  options.prefix_length = static_cast<uint8_t>(config.dpdk.prefix_length);
+  if (!config.dpdk.mac.empty()) {
+    Result<dpdk::MacAddress> mac = dpdk::MacAddress::Parse(config.dpdk.mac);
+    if (!mac) return tl::unexpected(mac.error());
+    options.mac = *mac;
+  }
+  if (!config.dpdk.gateway.empty()) options.gateway = dpdk::ParseIpv4(config.dpdk.gateway).value_or(0);
+  for (const auto& [ip, mac_text] : SplitNeighbours(config.dpdk.neighbours)) {
+    Result<dpdk::MacAddress> mac = dpdk::MacAddress::Parse(mac_text);
+    if (!mac) return tl::unexpected(mac.error());
+    options.neighbours.push_back({dpdk::ParseIpv4(ip).value_or(0), *mac});
+  }
+  options.vlan = static_cast<uint16_t>(config.dpdk.vlan);
+  options.verify_udp_checksum = config.dpdk.verify_udp_checksum;
+  options.workers = config.workers;
+  options.mbufs_per_worker = static_cast<uint32_t>(config.dpdk.mbufs);
+  options.idle_sleep = std::chrono::microseconds(config.dpdk.idle_sleep_us);
+  return options;
+}
+#endif
+
 int Run(const Config& config) {
+  const bool dpdk = config.dataplane == DataplaneKind::kDpdk;
+  const std::string& rtp_ip = dpdk ? config.dpdk.ip : config.rtp_ip;
   Log(LogLevel::kInfo, "starting",
       {{"version", std::string(kVersion)},
-       {"dataplane", "kernel"},
+       {"dataplane", dpdk ? "dpdk" : "kernel"},
        {"workers", std::to_string(config.workers)},
        {"tick_ms", std::to_string(config.tick_ms)}});
-  if (config.grpc_listen.host != "127.0.0.1" && config.grpc_listen.host != "::1" &&
-      config.grpc_listen.host != "localhost") {
-    Log(LogLevel::kWarn, "grpc_listen_not_loopback",
-        {{"address", config.grpc_listen.ToString()},
-         {"why", "no authentication is configured; anyone who reaches this address controls calls"}});
-  }
+  // A non-loopback grpc_listen without authentication was refused by
+  // ValidateConfig; the server warns about what is configured (server_security.cc).
 
   dataplane::WorkerPoolOptions pool_options;
   pool_options.workers = config.workers;
   pool_options.tick = std::chrono::milliseconds(config.tick_ms);
   pool_options.pin_workers = config.pin_workers;
-  pool_options.rtp_ip = config.rtp_ip;
+  pool_options.rtp_ip = rtp_ip;
   pool_options.port_low = config.rtp_port_low;
   pool_options.port_high = config.rtp_port_high;
   pool_options.media_timeout = std::chrono::seconds(config.media_timeout_s);
@@ -75,8 +105,28 @@ int Run(const Config& config) {
     Log(LogLevel::kError, "start_failed", {{"why", io_mode.error().message}});
     return kExitStartFailed;
   }
+#ifdef EARSHOT_HAVE_DPDK
+  // Declared before the pool: the workers (and their PacketIos) go first.
+  std::optional<dataplane::dpdk::DpdkBackend> dpdk_backend;
+  if (dpdk) {
+    Result<dataplane::dpdk::DpdkPortOptions> options = DpdkOptions(config);
+    Result<dataplane::dpdk::DpdkBackend> started =
+        options ? dataplane::dpdk::StartDpdkBackend(SplitEalArgs(config.dpdk.eal), config.dpdk.port, *options)
+                : Result<dataplane::dpdk::DpdkBackend>(tl::unexpected(options.error()));
+    if (!started) {
+      // A DPDK port that cannot start is a set-up the operator must fix: exit 2.
+      Log(LogLevel::kError, "start_failed", {{"why", started.error().message}});
+      return kExitBadConfig;
+    }
+    dpdk_backend.emplace(std::move(*started));
+    Log(LogLevel::kInfo, "packet_io", {{"dpdk", dpdk_backend->port->Describe()}});
+  }
+#endif
   auto make_io = [&](const dataplane::WorkerOptions& worker)
       -> Result<std::unique_ptr<dataplane::PacketIo>> {
+#ifdef EARSHOT_HAVE_DPDK
+    if (dpdk_backend) return dpdk_backend->port->MakePacketIo(worker.index, worker.port_low, worker.port_high);
+#endif
     dataplane::KernelPacketIoOptions io;
     io.max_ports = static_cast<size_t>(worker.port_high - worker.port_low + 1);
     dataplane::KernelIoChoice choice;
@@ -114,7 +164,7 @@ int Run(const Config& config) {
   }
   Log(LogLevel::kInfo, "listening",
       {{"grpc", (*server)->address().ToString()},
-       {"rtp", fmt::format("{} ports {}-{}", config.rtp_ip, config.rtp_port_low,
+       {"rtp", fmt::format("{} ports {}-{}", rtp_ip, config.rtp_port_low,
                            config.rtp_port_high)},
        {"metrics", fmt::format("http://{}/metrics", (*metrics)->address().ToString())}});
   Log(LogLevel::kInfo, "ready", {{"stop_with", "SIGINT or SIGTERM"}});
@@ -124,7 +174,17 @@ int Run(const Config& config) {
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
   int signal_number = 0;
-  sigwait(&stop_signals, &signal_number);
+  // SIGHUP reloads the policy and the tokens file; calls and supervisors go on.
+  sigset_t wait_signals = stop_signals;
+  sigaddset(&wait_signals, SIGHUP);
+  while (sigwait(&wait_signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    if (Result<void> reloaded = (*server)->ReloadSecurity(); reloaded) {
+      Log(LogLevel::kInfo, "security_reloaded", {{"signal", "SIGHUP"}});
+    } else {
+      Log(LogLevel::kError, "security_reload_failed",
+          {{"why", reloaded.error().message}, {"kept", "the previous policy and tokens"}});
+    }
+  }
 
   (*server)->StartDraining();
   draining.store(true);
@@ -151,6 +211,12 @@ int Run(const Config& config) {
     ticks += worker.ticks;
     overruns += worker.overruns;
   }
+#ifdef EARSHOT_HAVE_DPDK
+  if (dpdk_backend) {
+    // Until GetStatus carries them: what the port received, sent and dropped, and why.
+    Log(LogLevel::kInfo, "dpdk_counters", {{"queues", dpdk_backend->port->CountersSummary()}});
+  }
+#endif
   Log(LogLevel::kInfo, "stopped",
       {{"ticks", std::to_string(ticks)}, {"tick_overruns", std::to_string(overruns)}});
   return 0;
@@ -205,11 +271,16 @@ int Main(int argc, char** argv) {
   if (Result<void> valid = ValidateConfig(config); !valid) {
     return ConfigError(valid.error().message);
   }
+  if (Result<void> files = CheckSecurityFiles(config); !files) {
+    return ConfigError(files.error().message);
+  }
+#ifndef EARSHOT_HAVE_DPDK
   if (config.dataplane == DataplaneKind::kDpdk) {
     return ConfigError(
-        "invalid dataplane (--dataplane) 'dpdk': the DPDK back end is not part of this build yet; "
-        "use kernel");
+        "invalid dataplane (--dataplane) 'dpdk': this earshotd was built without DPDK (configure "
+        "with -DEARSHOT_DPDK=ON and libdpdk-dev installed); use kernel");
   }
+#endif
   if (command_line.check_config) {
     std::fputs(config.ToYaml().c_str(), stdout);
     return 0;
@@ -221,6 +292,7 @@ int Main(int argc, char** argv) {
   sigemptyset(&stop_signals);
   sigaddset(&stop_signals, SIGINT);
   sigaddset(&stop_signals, SIGTERM);
+  sigaddset(&stop_signals, SIGHUP);  // reload, taken by the same sigwait
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
 
   SetupLogging(config.log_format, config.log_level);

@@ -8,6 +8,8 @@
 
 #include "control/api_services.h"
 #include "control/call_control.h"
+#include "control/pickup_service.h"
+#include "control/server_security.h"
 #include "control/system_service.h"
 
 namespace earshot::control {
@@ -17,11 +19,26 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
   std::unique_ptr<ControlServer> server(new ControlServer());
   server->events_ = std::make_unique<EventBus>();
   server->call_control_ = std::make_unique<CallControl>(workers, *server->events_, CallControlOptions{});
-  server->system_service_ = std::make_unique<SystemService>(config, workers);
-  server->sessions_service_ = std::make_unique<SessionsService>(*server->call_control_);
-  server->supervision_service_ = std::make_unique<SupervisionService>(*server->call_control_);
-  server->stats_service_ = std::make_unique<StatsService>(*server->call_control_);
-  server->events_service_ = std::make_unique<EventsService>(*server->events_);
+  Result<std::unique_ptr<ServerSecurity>> security = MakeServerSecurity(config, *server->call_control_);
+  if (!security) return tl::unexpected(security.error());
+  server->security_ = std::move(*security);
+  ApiGuard* guard = server->security_->guard.get();
+  server->system_service_ = std::make_unique<SystemService>(config, workers, guard);
+  server->sessions_service_ = std::make_unique<SessionsService>(*server->call_control_, guard);
+  server->supervision_service_ = std::make_unique<SupervisionService>(*server->call_control_, guard);
+  server->stats_service_ = std::make_unique<StatsService>(*server->call_control_, guard);
+  server->events_service_ = std::make_unique<EventsService>(*server->events_, guard);
+
+  // Pickup. Hooks for the auth work (pickup_hooks.h, pickup_service.h): pass a
+  // PickupAuthorizer and a PickupAuditSink to PickupControl, and set the
+  // service's actor resolver; without them pickup allows all and audits nothing.
+  server->pickup_ = std::make_unique<PickupControl>(*server->call_control_, *server->events_);
+  if (!config.extensions_file.empty()) {
+    Result<ExtensionTable> extensions = ReadExtensionsFile(config.extensions_file);
+    if (!extensions) return tl::unexpected(extensions.error());
+    if (Result<void> set = server->pickup_->SetExtensions(*extensions); !set) return tl::unexpected(set.error());
+  }
+  server->pickup_service_ = std::make_unique<PickupService>(*server->pickup_);
 
   // grpc.health.v1.Health, for load balancers and orchestrators.
   grpc::EnableDefaultHealthCheckService(true);
@@ -30,13 +47,14 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
   // then share (and silently split) the control traffic instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   int bound_port = 0;
-  builder.AddListeningPort(config.grpc_listen.ToString(), grpc::InsecureServerCredentials(),
+  builder.AddListeningPort(config.grpc_listen.ToString(), server->security_->credentials,
                            &bound_port);
   builder.RegisterService(server->system_service_.get());
   builder.RegisterService(server->sessions_service_.get());
   builder.RegisterService(server->supervision_service_.get());
   builder.RegisterService(server->stats_service_.get());
   builder.RegisterService(server->events_service_.get());
+  builder.RegisterService(server->pickup_service_.get());
   server->server_ = builder.BuildAndStart();
   if (server->server_ == nullptr || bound_port == 0) {
     return MakeError(ErrorCode::kUnavailable,
@@ -47,6 +65,10 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
   server->address_ = ListenAddress{config.grpc_listen.host, static_cast<uint16_t>(bound_port)};
   return server;
 }
+
+ApiGuard& ControlServer::guard() { return *security_->guard; }
+
+Result<void> ControlServer::ReloadSecurity() { return security_->guard->Reload(); }
 
 void ControlServer::StartDraining() { call_control_->StartDraining(); }
 

@@ -21,8 +21,12 @@ class SessionsService;
 class SupervisionService;
 class StatsService;
 class EventsService;
+class PickupControl;
+class PickupService;
 class EventBus;
 class CallControl;
+class ApiGuard;
+struct ServerSecurity;
 
 class ControlServer {
  public:
@@ -45,17 +49,27 @@ class ControlServer {
 
   CallControl& call_control() { return *call_control_; }
 
+  // Authentication, policy and audit for every service (server_security.h).
+  ApiGuard& guard();
+  // SIGHUP: reloads the policy and the tokens file; calls and attached
+  // supervisors are untouched. On an error the old ones stay in force.
+  [[nodiscard]] Result<void> ReloadSecurity();
+
  private:
   ControlServer() = default;
 
   ListenAddress address_;
   std::unique_ptr<EventBus> events_;
   std::unique_ptr<CallControl> call_control_;
+  std::unique_ptr<ServerSecurity> security_;
   std::unique_ptr<SystemService> system_service_;
   std::unique_ptr<SessionsService> sessions_service_;
   std::unique_ptr<SupervisionService> supervision_service_;
   std::unique_ptr<StatsService> stats_service_;
   std::unique_ptr<EventsService> events_service_;
+  // Ringing, answer and pickup (pickup_control.h); before server_, which stops first.
+  std::unique_ptr<PickupControl> pickup_;
+  std::unique_ptr<PickupService> pickup_service_;
   std::unique_ptr<grpc::Server> server_;
 };
 

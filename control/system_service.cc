@@ -4,8 +4,9 @@
 
 namespace earshot::control {
 
-grpc::Status SystemService::GetStatus(grpc::ServerContext*, const earshot::v1::GetStatusRequest*,
+grpc::Status SystemService::GetStatus(grpc::ServerContext* context, const earshot::v1::GetStatusRequest*,
                                       earshot::v1::GetStatusResponse* response) {
+  if (grpc::Status admitted = AdmitCall(guard_, context); !admitted.ok()) return admitted;
   response->set_version(std::string(kVersion));
   response->set_dataplane(config_.dataplane == DataplaneKind::kKernel ? "kernel" : "dpdk");
   response->set_tick_ms(static_cast<uint32_t>(config_.tick_ms));

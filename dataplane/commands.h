@@ -9,6 +9,7 @@
 // table. The control plane chooses it (it keeps the registry of which are in
 // use), so no command needs a round trip to learn a name.
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -16,6 +17,7 @@
 #include <vector>
 
 #include "codecs/result.h"
+#include "dataplane/dtmf_relay.h"
 #include "dataplane/packet_io.h"
 #include "dataplane/rtp_leg.h"
 #include "mixer/media_session.h"
@@ -32,6 +34,10 @@ enum class Direction : uint8_t {
   kInactive,     // neither
 };
 
+// Per DTMF event code (0-15): the mode a supervisor's digit switches to. Such
+// digits are consumed, not relayed.
+using DtmfModeSwitch = std::array<std::optional<mixer::SupervisorMode>, 16>;
+
 // One leg of a session as its worker holds it.
 struct LegBinding {
   bool in_use = false;
@@ -42,6 +48,10 @@ struct LegBinding {
   std::optional<RtpLeg> rtp;
   int64_t last_media_ns = 0;  // CLOCK_MONOTONIC of the last accepted media packet
   bool media_timed_out = false;
+  DtmfReceiver dtmf_in;   // telephone-events from this leg
+  DtmfSender dtmf_out;    // telephone-events relayed into this leg's stream
+  DtmfModeSwitch dtmf_mode_switch{};  // a supervisor's digits that change its mode
+  int64_t next_rtcp_ns = 0;  // CLOCK_MONOTONIC when the leg's next RTCP report is due
 };
 
 // A session as its worker holds it: the mixer plus the legs' transport and the
@@ -80,6 +90,11 @@ struct AddLeg {
   // With rtp.srtp: the far end's key (unset until the answer brings it) and ours.
   std::optional<SrtpSession> srtp_in = std::nullopt;
   std::optional<SrtpSession> srtp_out = std::nullopt;
+  DtmfModeSwitch dtmf_mode_switch{};
+  // An answer or a pickup (control/pickup_control.h): the session's ringback
+  // stops as this leg joins, in this one command, so that the next tick mixes
+  // the answerer in and no more ringback.
+  bool stop_ringback = false;
 };
 
 struct UpdateLeg {
@@ -123,6 +138,7 @@ struct LegStats {
   mixer::LegMediaCounters media;
   double jitter_ms = 0.0;
   int buffered_ms = 0;
+  RtcpRemoteView remote_report;  // what the far end's RTCP says about our stream
 };
 
 struct SessionStats {
@@ -158,10 +174,19 @@ struct Reply {
 
 // What a worker tells the control plane unasked, through its event queue.
 struct WorkerEvent {
-  enum class Kind : uint8_t { kMediaTimeout, kMediaResumed };
+  enum class Kind : uint8_t {
+    kMediaTimeout,
+    kMediaResumed,
+    kDtmf,         // a digit from `slot` ended: `digit`, `duration_ms`
+    kModeChanged,  // a supervisor's mode-switch digit set `mode` (SetMode applied)
+  };
   Kind kind;
   SessionHandle session;
   int slot;
+  char digit = 0;  // kDtmf, kModeChanged: the key ('0'-'9', '*', '#', 'A'-'D'; '?' if not a key)
+  uint8_t event = 0;  // kDtmf: the RFC 4733 event code
+  uint32_t duration_ms = 0;  // kDtmf
+  mixer::SupervisorMode mode = mixer::SupervisorMode::kListen;  // kModeChanged
 };
 
 struct Envelope {

@@ -20,6 +20,20 @@
 // nothing sent), as RFC 3551 asks at the start of a talkspurt. Mix changes never
 // touch any of this: they happen above, in the mixer.
 //
+// RFC 4733 telephone-events go out in the same stream: WriteEventPacket uses
+// the leg's SSRC and next sequence number with the event's own timestamp (fixed
+// for the whole event), and a tick spent on an event packet instead of audio
+// moves the timestamp on with AdvanceTick, so sequence and timestamp stay
+// continuous across events.
+//
+// RTCP (RFC 3550 §6). Incoming SR/RR are parsed and kept: the last SR's NTP
+// time (for the LSR/DLSR of our report blocks) and what the far end says about
+// our stream in the report block about our SSRC (round-trip time by §6.4.1,
+// fraction and cumulative loss, jitter). WriteRtcp builds our compound: an SR
+// if the leg sent RTP since its last report, else an RR, with one report block
+// about the stream it receives (A.3 loss, A.8 jitter), an SDES CNAME and, when
+// the leg goes, a BYE. On an SRTP leg RTCP is SRTCP both ways.
+//
 // SRTP (RFC 3711). On an SRTP leg every datagram is authenticated and
 // decrypted in place before anything of it is believed: a packet that fails
 // (forged, replayed, plain RTP: no downgrade) is dropped and counted before it
@@ -37,7 +51,9 @@
 
 #include "codecs/rtp_types.h"
 #include "dataplane/packet_io.h"
+#include "dataplane/rtcp_report.h"
 #include "dataplane/srtp_session.h"
+#include "dataplane/telephone_event.h"
 #include "mixer/jitter_buffer.h"
 
 namespace earshot::dataplane {
@@ -48,6 +64,7 @@ struct RtpLegConfig {
   PayloadType payload_type = PayloadType(0);
   std::optional<PayloadType> telephone_event_type;  // RFC 4733, when negotiated
   int tick_samples = 160;  // one tick at the RTP clock rate
+  int clock_rate_hz = 8000;  // the RTP clock (also telephone-event's, RFC 4733 §2.1)
   Ssrc ssrc = Ssrc(0);
   SequenceNumber first_sequence = SequenceNumber(0);
   RtpTimestamp first_timestamp = RtpTimestamp(0);
@@ -73,6 +90,7 @@ struct RtpLegCounters {
   uint64_t rx_packets = 0;  // accepted media packets
   uint64_t rx_bytes = 0;
   uint64_t rx_telephone_events = 0;
+  uint64_t tx_telephone_events = 0;  // event packets sent (also in tx_packets)
   uint64_t rx_rtcp = 0;
   uint64_t tx_packets = 0;
   uint64_t tx_bytes = 0;
@@ -80,6 +98,9 @@ struct RtpLegCounters {
   uint64_t ssrc_changes = 0;
   uint64_t tx_srtp_errors = 0;  // packets not sent because protecting them failed
   uint64_t srtp_rekeys = 0;
+  uint64_t tx_rtcp = 0;          // RTCP compounds written
+  uint64_t rx_rtcp_reports = 0;  // incoming RTCP compounds that parsed (SR/RR kept)
+  uint64_t rx_rtcp_malformed = 0;
   // RFC 3550 A.3: packets expected from the sequence numbers seen, minus those
   // received (duplicates make it smaller, as the RFC says), over every stream.
   int64_t lost = 0;
@@ -87,30 +108,61 @@ struct RtpLegCounters {
   uint64_t dropped_total() const;
 };
 
+// What the far end reports about the stream Earshot sends it.
+struct RtcpRemoteView {
+  bool has_report = false;      // a report block about our SSRC has arrived
+  std::optional<double> rtt_ms;  // §6.4.1; unset until it echoes an SR of ours
+  double fraction_lost = 0.0;   // 0..1
+  int64_t cumulative_lost = 0;
+  double jitter_ms = 0.0;
+};
+
 class RtpLeg {
  public:
   explicit RtpLeg(const RtpLegConfig& config);
 
-  // Classifies a datagram from `source`. For accepted media, `packet` gets the
-  // fields for the jitter buffer (its payload points into `datagram`, which an
-  // SRTP leg decrypts in place). Returns what it is, or why it was dropped
+  // Classifies a datagram from `source`. For accepted media and telephone
+  // events, `packet` gets the header fields and payload (the payload points
+  // into `datagram`, which an SRTP leg decrypts in place). Returns what it is, or why it was dropped
   // (counted either way).
   struct RxResult {
     std::optional<RxDrop> drop;
     RxKind kind = RxKind::kMedia;
   };
+  // `arrival_ns` (any monotonic origin) feeds the jitter estimator; `ntp_now`
+  // (wall clock, NTP format) times incoming SRs and RTT. 0 leaves them alone.
   RxResult Receive(std::span<uint8_t> datagram, const SocketAddress& source,
-                   mixer::PacketIn& packet);
+                   mixer::PacketIn& packet, int64_t arrival_ns = 0, uint64_t ntp_now = 0);
 
   // A datagram on the leg's separate RTCP port (no rtcp-mux): from the RTCP
   // peer (the RTP source's port + 1 after latching, per RFC 3550 §11) and RTCP.
-  RxResult ReceiveRtcp(std::span<uint8_t> datagram, const SocketAddress& source);
+  RxResult ReceiveRtcp(std::span<uint8_t> datagram, const SocketAddress& source,
+                       uint64_t ntp_now = 0);
+
+  // Writes our RTCP compound for now (`ntp_now`) into `out`: SR or RR, SDES
+  // CNAME, and BYE with `bye`. Returns its size, or 0 if it does not fit or
+  // SRTCP failed. `out` needs kSrtpMaxTrailer bytes to spare on an SRTP leg.
+  size_t WriteRtcp(uint64_t ntp_now, std::string_view cname, bool bye, std::span<uint8_t> out);
+  const RtcpRemoteView& remote_report() const { return far_report_; }
+  // A.8 interarrival jitter of the received stream, RTP clock units.
+  uint32_t jitter() const { return jitter_.jitter(); }
 
   // Writes the next packet, one tick of `payload`, into `out`; returns its size,
   // or 0 if `out` is too small (or SRTP could not protect it). Advances
   // sequence and timestamp. `out` needs kSrtpMaxTrailer bytes to spare on an
   // SRTP leg.
   size_t WritePacket(std::span<const uint8_t> payload, std::span<uint8_t> out);
+
+  // Writes one RFC 4733 packet of the leg's telephone-event payload type into
+  // `out`: next sequence number, SSRC, `timestamp` (the event's start). Returns
+  // its size, or 0 if the leg has no telephone-event type, `out` is too small or
+  // SRTP failed. Advances the sequence only; the caller ends the tick with
+  // AdvanceTick (or WritePacket, if audio goes out too).
+  size_t WriteEventPacket(const TelephoneEvent& event, RtpTimestamp timestamp, bool marker,
+                          std::span<uint8_t> out);
+  // A tick whose time went out as event packets: the timestamp moves on by one
+  // tick and no marker follows (the stream did not pause).
+  void AdvanceTick();
 
   // SRTP sessions of a new leg (the inbound one may come later, by re-key).
   void SetSrtp(std::optional<SrtpSession> inbound, std::optional<SrtpSession> outbound);
@@ -131,6 +183,8 @@ class RtpLeg {
   const SocketAddress& destination() const { return remote_; }
   bool latched() const { return latched_; }
   Ssrc ssrc() const { return config_.ssrc; }
+  const std::optional<PayloadType>& telephone_event_type() const { return config_.telephone_event_type; }
+  int clock_rate_hz() const { return config_.clock_rate_hz; }
   SequenceNumber next_sequence() const { return next_sequence_; }
   RtpTimestamp next_timestamp() const { return next_timestamp_; }
   const RtpLegCounters& counters() const { return counters_; }
@@ -140,6 +194,10 @@ class RtpLeg {
   // Decrypts an SRTP datagram in place; the plain length, or why to drop it.
   tl::expected<size_t, RxDrop> Unprotect(std::span<uint8_t> datagram, bool rtcp);
   void CountReceived(Ssrc ssrc, SequenceNumber sequence);
+  void ReadRtcp(std::span<const uint8_t> compound, uint64_t ntp_now);
+  // SRTP-protects the `size`-byte packet in `out` on an SRTP leg; the size to
+  // send, or 0 (counted) if that failed.
+  size_t Protect(size_t size, std::span<uint8_t> out);
 
   RtpLegConfig config_;
   SocketAddress remote_;
@@ -157,6 +215,14 @@ class RtpLeg {
   int64_t lost_in_earlier_streams_ = 0;
   std::optional<SrtpSession> srtp_in_;
   std::optional<SrtpSession> srtp_out_;
+  // RTCP.
+  JitterEstimator jitter_;
+  ReceptionReporter reporter_;
+  uint64_t tx_payload_octets_ = 0;
+  uint64_t tx_packets_at_last_report_ = 0;
+  uint32_t last_sr_middle32_ = 0;  // LSR: from the far end's last SR
+  uint64_t last_sr_arrival_ = 0;   // when it came (NTP)
+  RtcpRemoteView far_report_;
 };
 
 }  // namespace earshot::dataplane

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include <algorithm>
+#include <random>
 
 #include <fmt/format.h>
 
@@ -60,6 +61,9 @@ Worker::Worker(WorkerOptions options, std::unique_ptr<PacketIo> io)
       port_in_use_(static_cast<size_t>(options_.port_high - options_.port_low + 1), false) {
   for (auto& phase : phases_) phase.reserve(options_.max_sessions);
   tx_.reserve(kBurst);
+  std::random_device device;
+  random_state_ = (uint64_t{device()} << 32) | device() | 1;
+  cname_ = fmt::format("{:08x}{:08x}@earshot", device(), device());
 }
 
 Worker::~Worker() { Stop(); }
@@ -306,9 +310,14 @@ Result<void> Worker::DoAddLeg(AddLeg& command, ReplyValue& value) {
   leg.rtcp_port = rtcp_port;
   leg.local_port = local_port;
   leg.direction = command.direction;
+  // The leg's RTP clock is its codec's (the telephone-event clock with it).
+  command.rtp.clock_rate_hz = session.media->leg(command.slot)->encoder().info().rtp_clock_rate_hz;
   leg.rtp.emplace(command.rtp);
+  leg.dtmf_mode_switch = command.dtmf_mode_switch;
+  if (command.stop_ringback) session.media->StopRingback();
   leg.rtp->SetSrtp(std::move(command.srtp_in), std::move(command.srtp_out));
   leg.last_media_ns = MonotonicNow().count();  // the silence clock starts now
+  leg.next_rtcp_ns = leg.last_media_ns + RtcpDelayNs() / 2;
   port_owners_[static_cast<size_t>(*port)] = PortOwner{command.session, command.slot, false};
   if (rtcp_port != kNoPort) {
     port_owners_[static_cast<size_t>(rtcp_port)] = PortOwner{command.session, command.slot, true};
@@ -340,7 +349,16 @@ Result<void> Worker::DoUpdateLeg(UpdateLeg& command) {
 }
 
 void Worker::CloseLeg(WorkerSession& session, int slot) {
+  // An event the leg was sending into others ends there properly (E bit).
+  for (LegBinding& other : session.legs) {
+    if (other.in_use && other.dtmf_out.busy() && other.dtmf_out.source() == slot) other.dtmf_out.End(slot, 0);
+  }
   LegBinding& leg = session.legs[static_cast<size_t>(slot)];
+  if (options_.rtcp_interval.count() > 0) {
+    // BYE (RFC 3550 §6.6) goes out before the port closes.
+    SendRtcp(leg, MonotonicNow().count(), true);
+    FlushTx();
+  }
   ReleasePort(leg.port, leg.local_port);
   if (leg.rtcp_port != kNoPort) ReleasePort(leg.rtcp_port, static_cast<uint16_t>(leg.local_port + 1));
   leg = LegBinding{};
@@ -383,6 +401,7 @@ Result<void> Worker::DoGetStats(GetStats& command, ReplyValue& value) {
     out.media = media->counters();
     const double clock_khz = media->encoder().info().rtp_clock_rate_hz / 1000.0;
     out.jitter_ms = media->jitter_buffer().JitterSamples() / clock_khz;
+    out.remote_report = leg.rtp->remote_report();
     out.buffered_ms = static_cast<int>(media->jitter_buffer().BufferedSamples() / clock_khz);
   }
   return {};
@@ -393,6 +412,7 @@ void Worker::ReceivePackets() {
   PacketBuffer* burst[kBurst];
   for (int round = 0; round < kMaxRxBursts; ++round) {
     const size_t received = io_->ReceiveBurst(burst);
+    const uint64_t ntp_now = received > 0 ? NtpNow() : 0;
     for (size_t i = 0; i < received; ++i) {
       PacketBuffer* buffer = burst[i];
       Bump(counters_.rx_packets);
@@ -407,10 +427,13 @@ void Worker::ReceivePackets() {
       }
       LegBinding& leg = session->legs[static_cast<size_t>(owner.slot)];
       mixer::PacketIn packet;
-      RtpLeg::RxResult result = owner.rtcp ? leg.rtp->ReceiveRtcp(buffer->bytes(), buffer->peer)
-                                           : leg.rtp->Receive(buffer->bytes(), buffer->peer, packet);
+      RtpLeg::RxResult result =
+          owner.rtcp ? leg.rtp->ReceiveRtcp(buffer->bytes(), buffer->peer, ntp_now)
+                     : leg.rtp->Receive(buffer->bytes(), buffer->peer, packet, buffer->rx_time_ns, ntp_now);
       if (result.drop) {
         Bump(counters_.rx_dropped);
+      } else if (result.kind == RxKind::kTelephoneEvent && Receives(leg.direction)) {
+        ReceiveTelephoneEvent(*session, owner.session, owner.slot, packet, buffer->rx_time_ns);
       } else if (result.kind == RxKind::kMedia && Receives(leg.direction)) {
         (void)session->media->Receive(owner.slot, packet, buffer->rx_time_ns);
         leg.last_media_ns = buffer->rx_time_ns;
@@ -473,8 +496,21 @@ void Worker::TickSession(WorkerSession& session, SessionHandle handle, int64_t n
       leg.media_timed_out = true;
       Report(WorkerEvent{WorkerEvent::Kind::kMediaTimeout, handle, static_cast<int>(slot)});
     }
+    if (DtmfInput lost_end = leg.dtmf_in.CheckTimeout(now_ns, Nanoseconds(kDtmfTimeout).count());
+        lost_end.any()) {
+      RelayDtmf(session, handle, static_cast<int>(slot), lost_end);
+    }
+    if (options_.rtcp_interval.count() > 0 && now_ns >= leg.next_rtcp_ns) SendRtcp(leg, now_ns, false);
     const mixer::LegOutput& output = session.outputs[slot];
     RtpLeg& rtp = *leg.rtp;
+    if (leg.dtmf_out.busy() && Sends(leg.direction) && rtp.destination().is_set()) {
+      // RFC 4733 §2.5.1.1 discourages audio and events for the same time in one
+      // stream, and a receiver that plays both would play the tone twice (the
+      // in-band one, if the mix carries any, and the event): the event packet
+      // takes the tick's place.
+      SendDtmf(leg);
+      continue;
+    }
     if (!Sends(leg.direction) || output.payload.empty() || !rtp.destination().is_set()) {
       rtp.SkipTick();
       continue;
@@ -497,6 +533,130 @@ void Worker::TickSession(WorkerSession& session, SessionHandle handle, int64_t n
     tx_.push_back(buffer);
     if (tx_.size() == kBurst) FlushTx();
   }
+}
+
+void Worker::ReceiveTelephoneEvent(WorkerSession& session, SessionHandle handle, int slot,
+                                   const mixer::PacketIn& packet, int64_t now_ns) {
+  std::optional<TelephoneEvent> event = ParseTelephoneEvent(packet.payload);
+  if (!event) {
+    Bump(counters_.dtmf_malformed);
+    return;
+  }
+  LegBinding& leg = session.legs[static_cast<size_t>(slot)];
+  DtmfInput ended_previous;
+  const DtmfInput input = leg.dtmf_in.OnPacket(packet.timestamp, *event, now_ns, ended_previous);
+  if (ended_previous.any()) RelayDtmf(session, handle, slot, ended_previous);
+  if (input.any()) RelayDtmf(session, handle, slot, input);
+}
+
+void Worker::RelayDtmf(WorkerSession& session, SessionHandle handle, int source, const DtmfInput& input) {
+  LegBinding& from = session.legs[static_cast<size_t>(source)];
+  bool switches = false;
+  mixer::SupervisorMode switch_to = mixer::SupervisorMode::kListen;
+  if (input.event < from.dtmf_mode_switch.size() && from.dtmf_mode_switch[input.event].has_value()) {
+    switches = true;
+    switch_to = *from.dtmf_mode_switch[input.event];
+  }
+  if (input.start && switches) from.dtmf_in.consumed = true;
+  const int from_clock = from.rtp->clock_rate_hz();
+  if (!from.dtmf_in.consumed) {
+    // Destinations are chosen when the event starts, by who hears the source
+    // then; a matrix change during a digit does not cut it in two.
+    const mixer::GainMatrix& matrix = session.media->matrix();
+    for (int slot = 0; slot < static_cast<int>(session.legs.size()); ++slot) {
+      LegBinding& to = session.legs[static_cast<size_t>(slot)];
+      if (slot == source || !to.in_use || !to.rtp->telephone_event_type()) continue;
+      const uint16_t duration = ConvertDuration(input.duration, from_clock, to.rtp->clock_rate_hz());
+      if (input.start) {
+        if (!Sends(to.direction) || slot >= matrix.size() || source >= matrix.size() ||
+            !matrix.Hears(slot, source)) {
+          continue;
+        }
+        if (!to.dtmf_out.Start(source, input.event, input.volume, duration)) {
+          Bump(counters_.dtmf_busy);
+          continue;
+        }
+      }
+      if (input.end) {
+        to.dtmf_out.End(source, duration);
+      } else {
+        to.dtmf_out.Update(source, duration);
+      }
+    }
+  }
+  if (!input.end) return;
+  Bump(counters_.dtmf_digits);
+  const char key = DtmfDigit(input.event);
+  WorkerEvent digit{WorkerEvent::Kind::kDtmf, handle, source};
+  digit.digit = key != '\0' ? key : '?';
+  digit.event = input.event;
+  digit.duration_ms = from_clock > 0 ? static_cast<uint32_t>(uint64_t{input.duration} * 1000 /
+                                                             static_cast<uint64_t>(from_clock))
+                                     : 0;
+  Report(digit);
+  if (from.dtmf_in.consumed && switches) {
+    // Applied as a SetMode command would be: at the next tick, with the ramp.
+    if (session.media->SetMode(source, switch_to, false)) {
+      WorkerEvent changed{WorkerEvent::Kind::kModeChanged, handle, source};
+      changed.digit = digit.digit;
+      changed.mode = switch_to;
+      Report(changed);
+    }
+  }
+}
+
+void Worker::SendDtmf(LegBinding& leg) {
+  RtpLeg& rtp = *leg.rtp;
+  std::optional<DtmfPacket> packet = leg.dtmf_out.NextTick(rtp.next_timestamp());
+  PacketBuffer* buffer = packet ? io_->pool().Alloc() : nullptr;
+  if (packet && buffer == nullptr) Bump(counters_.tx_pool_empty);
+  const size_t size =
+      buffer != nullptr
+          ? rtp.WriteEventPacket(packet->event, packet->timestamp, packet->marker, std::span<uint8_t>(buffer->data))
+          : 0;
+  rtp.AdvanceTick();
+  if (size == 0) {
+    if (buffer != nullptr) io_->pool().Free(buffer);
+    return;
+  }
+  buffer->size = static_cast<uint16_t>(size);
+  buffer->port = leg.port;
+  buffer->peer = rtp.destination();
+  tx_.push_back(buffer);
+  if (tx_.size() == kBurst) FlushTx();
+}
+
+int64_t Worker::RtcpDelayNs() {
+  random_state_ ^= random_state_ << 13;
+  random_state_ ^= random_state_ >> 7;
+  random_state_ ^= random_state_ << 17;
+  const double factor = 0.5 + static_cast<double>(random_state_ >> 11) / static_cast<double>(uint64_t{1} << 53);
+  return static_cast<int64_t>(static_cast<double>(Nanoseconds(options_.rtcp_interval).count()) * factor);
+}
+
+void Worker::SendRtcp(LegBinding& leg, int64_t now_ns, bool bye) {
+  leg.next_rtcp_ns = now_ns + RtcpDelayNs();
+  RtpLeg& rtp = *leg.rtp;
+  if (!rtp.destination().is_set()) return;
+  PacketBuffer* buffer = io_->pool().Alloc();
+  if (buffer == nullptr) {
+    Bump(counters_.tx_pool_empty);
+    return;
+  }
+  const size_t size = rtp.WriteRtcp(NtpNow(), cname_, bye, std::span<uint8_t>(buffer->data));
+  if (size == 0) {
+    io_->pool().Free(buffer);
+    return;
+  }
+  buffer->size = static_cast<uint16_t>(size);
+  // rtcp-mux: the RTP port both ways; otherwise from our RTCP port to theirs
+  // (RFC 3550 §11: the RTP port + 1).
+  const bool muxed = leg.rtcp_port == kNoPort;
+  buffer->port = muxed ? leg.port : leg.rtcp_port;
+  buffer->peer = muxed ? rtp.destination()
+                       : rtp.destination().WithPort(static_cast<uint16_t>(rtp.destination().port() + 1));
+  tx_.push_back(buffer);
+  if (tx_.size() == kBurst) FlushTx();
 }
 
 void Worker::FlushTx() {

@@ -51,6 +51,11 @@ struct WorkerOptions {
   size_t command_queue = 256;
   // A leg that receives no media for this long is reported (0: never).
   std::chrono::milliseconds media_timeout{30000};
+  // RTCP reports per leg (RFC 3550 §6.2): every interval x a random 0.5..1.5,
+  // the first after half of that. 0 (the default for a bare Worker): none are
+  // sent, incoming RTCP is still read. WorkerPool (earshotd) turns them on at
+  // 5 s, the RFC's minimum.
+  std::chrono::milliseconds rtcp_interval{0};
 };
 
 // Written by the worker thread only (relaxed), read by others at any time.
@@ -67,6 +72,9 @@ struct WorkerCounters {
   std::atomic<uint64_t> tx_packets{0};
   std::atomic<uint64_t> tx_pool_empty{0};  // packets not sent: no buffer free
   std::atomic<uint64_t> events_dropped{0};  // event queue full
+  std::atomic<uint64_t> dtmf_digits{0};     // telephone-events that ended
+  std::atomic<uint64_t> dtmf_busy{0};       // relays refused: the destination was sending another event
+  std::atomic<uint64_t> dtmf_malformed{0};  // telephone-event packets too short to read
 };
 
 class Worker {
@@ -75,6 +83,9 @@ class Worker {
   static constexpr int kMaxCommandsPerLoop = 16;
   static constexpr int kMaxRxBursts = 16;
   static constexpr size_t kBurst = 32;
+  // A telephone-event that hears nothing for this long has lost its end packets
+  // and ends where it is.
+  static constexpr std::chrono::milliseconds kDtmfTimeout{1000};
 
   // `io` may be null: the worker then only ticks (no legs can be added).
   Worker(WorkerOptions options, std::unique_ptr<PacketIo> io);
@@ -125,6 +136,18 @@ class Worker {
   void ReceivePackets();
   void RunDuePhases();
   void TickSession(WorkerSession& session, SessionHandle handle, int64_t now_ns);
+  void ReceiveTelephoneEvent(WorkerSession& session, SessionHandle handle, int slot,
+                             const mixer::PacketIn& packet, int64_t now_ns);
+  // Relays what `input` says about `source`'s event to the legs that hear it,
+  // and reports ended digits (applying a supervisor's mode-switch digit).
+  void RelayDtmf(WorkerSession& session, SessionHandle handle, int source, const DtmfInput& input);
+  // Sends the leg's event packet for this tick in place of its audio.
+  void SendDtmf(LegBinding& leg);
+  // Sends the leg's RTCP compound now (with `bye`, its goodbye) and schedules
+  // the next report.
+  void SendRtcp(LegBinding& leg, int64_t now_ns, bool bye);
+  // The next RTCP interval: rtcp_interval x uniform 0.5..1.5 (RFC 3550 §6.3.1).
+  int64_t RtcpDelayNs();
   void Report(WorkerEvent event);
   void FlushTx();
 
@@ -161,6 +184,10 @@ class Worker {
   std::vector<PacketBuffer*> tx_;
   std::chrono::nanoseconds next_phase_due_{0};
   int next_phase_ = 0;
+  // SDES CNAME of every leg of this worker: random (RFC 7022), so that it says
+  // nothing about the host, and the same for all its streams.
+  std::string cname_;
+  uint64_t random_state_ = 0;  // xorshift64 for the RTCP intervals
 };
 
 }  // namespace earshot::dataplane

@@ -24,6 +24,7 @@ Result<std::unique_ptr<WorkerPool>> WorkerPool::Create(const WorkerPoolOptions& 
                                                  : options.port_low + (i + 1) * share - 1);
     worker.max_sessions = options.max_sessions_per_worker;
     worker.media_timeout = options.media_timeout;
+    worker.rtcp_interval = options.rtcp_interval;
     std::unique_ptr<PacketIo> io;
     if (make_io) {
       Result<std::unique_ptr<PacketIo>> made = make_io(worker);

@@ -57,7 +57,10 @@ MediaSession::MediaSession(const SessionOptions& options)
       roles_(static_cast<size_t>(options.max_legs)),
       inputs_(static_cast<size_t>(options.max_legs * tick_samples_), 0.0f),
       mix_(static_cast<size_t>(tick_samples_), 0.0f),
-      pcm_(static_cast<size_t>(tick_samples_), 0) {
+      pcm_(static_cast<size_t>(tick_samples_), 0),
+      ringback_(options.ringback, options.sample_rate_hz),
+      ringback_active_(GeneratesTone(options.ringback.plan)),
+      ringback_tick_(static_cast<size_t>(tick_samples_), 0.0f) {
   beeps_.reserve(slots_.size());
   limiters_.reserve(slots_.size());
   for (size_t i = 0; i < slots_.size(); ++i) {
@@ -178,6 +181,12 @@ void MediaSession::ChangeMatrix(std::optional<int> beep_for) {
   ++counters_.matrix_changes;
 }
 
+void MediaSession::StopRingback() {
+  if (!ringback_active_) return;
+  ringback_active_ = false;
+  sharing_dirty_ = true;
+}
+
 std::optional<InsertResult> MediaSession::Receive(int slot, const PacketIn& packet,
                                                    int64_t arrival_ns) {
   if (slot < 0 || slot >= capacity() || slots_[static_cast<size_t>(slot)] == nullptr) {
@@ -195,6 +204,11 @@ void MediaSession::ComputeSharing() {
     for (int other = 0; other < dst; ++other) {
       if (leader_[static_cast<size_t>(other)] != other || !roles_[static_cast<size_t>(other)].in_use ||
           beeps_[static_cast<size_t>(other)].active()) {
+        continue;
+      }
+      // While ringing, a party (who hears the ringback) and a supervisor differ.
+      if (ringback_active_ && (roles_[static_cast<size_t>(dst)].role == Role::kSupervisor) !=
+                                  (roles_[static_cast<size_t>(other)].role == Role::kSupervisor)) {
         continue;
       }
       if (SameRow(current_, dst, other) && (!ramping_ || SameRow(target_, dst, other)) &&
@@ -231,6 +245,9 @@ void MediaSession::MixOutput(int dst) {
     }
   }
   beeps_[static_cast<size_t>(dst)].MixInto(mix_);
+  if (ringback_active_ && roles_[static_cast<size_t>(dst)].role != Role::kSupervisor) {
+    for (size_t i = 0; i < n; ++i) mix[i] += ringback_tick_[i];
+  }
   limiters_[static_cast<size_t>(dst)].Process(mix_, pcm_);
 }
 
@@ -243,6 +260,7 @@ void MediaSession::Tick(std::span<LegOutput> outputs) {
     }
   }
   if (sharing_dirty_) ComputeSharing();
+  if (ringback_active_) ringback_.Generate(ringback_tick_);
 
   bool beep_ended = false;
   for (int dst = 0; dst < capacity(); ++dst) {

@@ -33,6 +33,7 @@
 #include "mixer/gain_matrix.h"
 #include "mixer/leg_media.h"
 #include "mixer/presets.h"
+#include "mixer/ringback.h"
 #include "mixer/soft_limiter.h"
 
 namespace earshot::mixer {
@@ -43,6 +44,9 @@ struct SessionOptions {
   int max_legs = 16;          // 2..64
   int ramp_ms = 5;            // gain ramp on every matrix change
   BeepOptions beep;
+  // A session created ringing plays this to its call parties (not supervisors)
+  // until StopRingback (ringback.h).
+  RingbackOptions ringback;
 };
 
 struct LegOutput {
@@ -78,6 +82,9 @@ class MediaSession {
   [[nodiscard]] Result<void> SetMode(int slot, SupervisorMode mode, bool beep);
   // Sets the gains directly; legs added later are silent until the next matrix.
   [[nodiscard]] Result<void> SetMatrix(const GainMatrix& matrix);
+  // The call was answered: the ringback ends before the next tick mixes.
+  void StopRingback();
+  bool ringing() const { return ringback_active_; }
 
   // What the jitter buffer made of the packet; nullopt if the slot has no leg.
   std::optional<InsertResult> Receive(int slot, const PacketIn& packet, int64_t arrival_ns);
@@ -119,6 +126,9 @@ class MediaSession {
   std::vector<int16_t> pcm_;             // tick_samples
   std::vector<BeepPlayer> beeps_;        // per output slot
   std::vector<SoftLimiter> limiters_;    // per output slot
+  RingbackGenerator ringback_;
+  bool ringback_active_;
+  std::vector<float> ringback_tick_;     // tick_samples: this tick's ringback, shared by all parties
   SessionCounters counters_;
 };
 

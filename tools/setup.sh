@@ -16,10 +16,11 @@ build_packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc
   libgtest-dev libgmock-dev libbenchmark-dev libsndfile1-dev nlohmann-json3-dev liburing-dev
   libdpdk-dev libopus-dev libspeexdsp-dev libsrtp2-dev libcpp-httplib-dev
+  libssl-dev
 )
 # What only the test command needs: clang with its sanitizer and libFuzzer runtimes,
 # and the real peers the integration tests talk to.
-test_packages=(clang libclang-rt-14-dev ffmpeg tshark gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
+test_packages=(clang libclang-rt-14-dev openssl iproute2 ffmpeg tshark gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad)
 
 say() { printf '== %s\n' "$*" >&2; }
 

@@ -1,5 +1,8 @@
 #include "dataplane/dpdk/eal.h"
 
+#include <pthread.h>
+#include <sched.h>
+
 #include <atomic>
 
 #include <fmt/format.h>
@@ -26,7 +29,14 @@ Result<Eal> Eal::Init(const std::vector<std::string>& args) {
   std::vector<char*> argv;
   for (std::string& arg : storage) argv.push_back(arg.data());
   argv.push_back(nullptr);
+  // rte_eal_init binds the calling thread to the main lcore's CPUs, and every
+  // thread made later (workers, gRPC) would inherit that. Earshot's workers are
+  // ordinary threads pinned by the worker pool when asked, so give the thread
+  // its CPUs back.
+  cpu_set_t cpus;
+  const bool saved = pthread_getaffinity_np(pthread_self(), sizeof cpus, &cpus) == 0;
   int parsed = rte_eal_init(static_cast<int>(storage.size()), argv.data());
+  if (saved) pthread_setaffinity_np(pthread_self(), sizeof cpus, &cpus);
   if (parsed < 0) {
     return InvalidArgument(fmt::format("DPDK EAL initialisation failed: {} (arguments: {})",
                                        rte_strerror(rte_errno), fmt::join(args, " ")));

@@ -4,7 +4,8 @@
 // rte_eal_init may run only once in a process's life (a second call fails even
 // after rte_eal_cleanup), so Eal is a move-only owner handed out at most once:
 // the composition root creates it at start-up and keeps it until exit, when its
-// destructor runs rte_eal_cleanup.
+// destructor runs rte_eal_cleanup. The calling thread keeps its CPU affinity
+// (rte_eal_init would bind it, and so every later thread, to the main lcore).
 
 #include <string>
 #include <vector>

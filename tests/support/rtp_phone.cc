@@ -85,6 +85,8 @@ void RtpPhone::Drain() {
   for (;;) {
     ssize_t n = recv(fd_, buffer, sizeof buffer, 0);
     if (n < 12) return;
+    // RTCP from Earshot (rtcp-mux, RFC 5761 §4: PT 192..223) is not audio.
+    if (buffer[1] >= 192 && buffer[1] <= 223) continue;
     if (srtp_in_) {
       auto plain = srtp_in_->UnprotectRtp(std::span<uint8_t>(buffer, static_cast<size_t>(n)));
       if (!plain) {

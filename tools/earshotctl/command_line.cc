@@ -67,9 +67,18 @@ struct Args {
   std::string mode;
   bool beep = false;
   std::vector<std::string> gains;
+  std::vector<std::string> dtmf_modes;  // attach: DIGIT=MODE
+  std::string supervisor;               // attach: whom the caller acts for
   std::string after;
   std::string count;
   std::string duration;
+  // Pickup (pickup.proto)
+  std::string extension;              // extension set, pickup --extension
+  std::vector<std::string> groups;    // extension set --group
+  std::string group;                  // extension stats --group
+  std::string ringing;                // session create --ringing
+  std::string ringback;               // session create --ringback
+  std::string by;                     // pickup --by
 };
 
 tl::unexpected<std::string> Invalid(std::string_view option, std::string_view why) {
@@ -125,6 +134,8 @@ class CommandLine {
   Parsed<Request> BuildSetMode() const;
   Parsed<Request> BuildSetMatrix() const;
   Parsed<Request> BuildFollowEvents() const;
+  void AddPickupCommands();
+  Parsed<v1::LegSpec> BuildAnswerSpec() const;
 
   // "session create" for the deepest command the parser reached.
   std::string SelectedCommandPath() const;
@@ -174,6 +185,12 @@ CommandLine::CommandLine()
   create->add_option("--label", args_.labels, "A label, e.g. team:billing; repeat for more")
       ->type_name("KEY:VALUE")
       ->allow_extra_args(false);
+  create->add_option("--ringing", args_.ringing,
+                     "Create it ringing toward this extension (answer or pickup connects it)")
+      ->type_name("EXT");
+  create->add_option("--ringback", args_.ringback,
+                     "What the caller hears while it rings (default us; needs --ringing)")
+      ->type_name("us|eu|none|early-media");
   AddSessionPositional(
       *AddCommand(*session, "get", "Show a session and its legs", [this]() -> Parsed<Request> {
         v1::GetSessionRequest request;
@@ -225,6 +242,13 @@ CommandLine::CommandLine()
       ->required();
   AddLegSpecOptions(*attach);
   AddBeepFlag(*attach);
+  attach->add_option("--supervisor", args_.supervisor,
+                     "Act for this supervisor (the policy's 'supervisors'; default: yourself)")
+      ->type_name("NAME");
+  attach->add_option("--dtmf-mode", args_.dtmf_modes,
+                     "The supervisor's keypad digit DIGIT switches it to MODE (needs --dtmf-pt); "
+                     "repeat for more")
+      ->type_name("DIGIT=MODE");
 
   CLI::App* mode = AddCommand(app_, "mode", "Switch an attached supervisor to another mode",
                               [this] { return BuildSetMode(); });
@@ -272,10 +296,13 @@ CommandLine::CommandLine()
   events->add_option("--for", args_.duration, "Stop after MS (--timeout does not apply to events)")
       ->type_name("MS");
 
+  AddPickupCommands();
+
   // Help lists the commands under these headings, in definition order.
   for (CLI::App* command : app_.get_subcommands({})) {
     std::string name = command->get_name();
-    command->group(name == "session" || name == "leg"                        ? "Calls"
+    command->group(name == "session" || name == "leg" || name == "extension" || name == "answer" ||
+                           name == "pickup"                                  ? "Calls"
                    : name == "stats" || name == "health" || name == "events" ? "Status"
                                                                              : "Supervision");
     for (CLI::App* nested : command->get_subcommands({})) nested->group("Commands");
@@ -405,7 +432,101 @@ Parsed<Request> CommandLine::BuildCreateSession() const {
     }
     (*request.mutable_labels())[label->first] = label->second;
   }
-  return request;
+  if (args_.ringing.empty()) {
+    if (!args_.ringback.empty()) return Invalid("--ringback", "needs --ringing");
+    return request;
+  }
+  v1::RingRequest ring;
+  *ring.mutable_session() = std::move(request);
+  ring.set_extension(args_.ringing);
+  static constexpr std::pair<std::string_view, v1::Ringback> kRingbacks[] = {
+      {"us", v1::RINGBACK_US}, {"eu", v1::RINGBACK_EU}, {"none", v1::RINGBACK_NONE},
+      {"early-media", v1::RINGBACK_EARLY_MEDIA}};
+  ring.set_ringback(v1::RINGBACK_US);
+  if (!args_.ringback.empty()) {
+    auto it = std::find_if(std::begin(kRingbacks), std::end(kRingbacks),
+                           [&](const auto& entry) { return entry.first == args_.ringback; });
+    if (it == std::end(kRingbacks)) return Invalid("--ringback", "expected us, eu, none or early-media");
+    ring.set_ringback(it->second);
+  }
+  return ring;
+}
+
+void CommandLine::AddPickupCommands() {
+  CLI::App* extension = app_.add_subcommand(
+      "extension", "Set and list extensions, their pickup groups and BLF states; group figures");
+  extension->footer(kCommandFooter);
+  extension->require_subcommand(1);
+  CLI::App* set = AddCommand(*extension, "set", "Create or change an extension and its pickup groups",
+                             [this]() -> Parsed<Request> {
+                               v1::SetExtensionRequest request;
+                               request.set_extension(args_.extension);
+                               for (const std::string& group : args_.groups) request.add_groups(group);
+                               return request;
+                             });
+  set->add_option("EXT", args_.extension, "Extension")->required()->type_name("");
+  set->add_option("--group", args_.groups, "A pickup group it is in; repeat for more")
+      ->type_name("GROUP")
+      ->allow_extra_args(false);
+  AddCommand(*extension, "list", "List the extensions with their groups and states",
+             []() -> Parsed<Request> { return v1::ListExtensionsRequest(); });
+  AddCommand(*extension, "stats",
+             "Per pickup group: answered, pickups, abandoned, ringing, ring time",
+             [this]() -> Parsed<Request> {
+               v1::GetPickupStatsRequest request;
+               request.set_group(args_.group);
+               return request;
+             })
+      ->add_option("--group", args_.group, "Only this group")
+      ->type_name("GROUP");
+
+  CLI::App* answer = AddCommand(app_, "answer",
+                                "The called extension answers a ringing session with a new leg",
+                                [this]() -> Parsed<Request> {
+                                  Parsed<v1::LegSpec> spec = BuildAnswerSpec();
+                                  if (!spec) return tl::unexpected(spec.error());
+                                  v1::AnswerRequest request;
+                                  request.set_session_id(args_.session);
+                                  request.set_leg_id(args_.leg);
+                                  *request.mutable_spec() = std::move(*spec);
+                                  return request;
+                                });
+  AddLegPositionals(*answer);
+  answer->add_option("--role", args_.role, "Who the answering endpoint is (default agent)")
+      ->type_name(RoleNames());
+  AddLegSpecOptions(*answer);
+
+  CLI::App* pickup = AddCommand(
+      app_, "pickup",
+      "Pick up a ringing call with a new leg: directed (--extension) or the oldest in --by's groups",
+      [this]() -> Parsed<Request> {
+        Parsed<v1::LegSpec> spec = BuildAnswerSpec();
+        if (!spec) return tl::unexpected(spec.error());
+        v1::PickupCallRequest request;
+        request.set_by_extension(args_.by);
+        request.set_extension(args_.extension);
+        request.set_leg_id(args_.leg);
+        *request.mutable_spec() = std::move(*spec);
+        return request;
+      });
+  pickup->add_option("LEG", args_.leg, "Leg id of the picking endpoint")->required()->type_name("");
+  pickup->add_option("--by", args_.by, "The extension that picks up")->required()->type_name("EXT");
+  pickup->add_option("--extension", args_.extension,
+                     "Directed pickup of the call ringing here (default: group pickup)")
+      ->type_name("EXT");
+  pickup->add_option("--role", args_.role, "Who the picking endpoint is (default agent)")
+      ->type_name(RoleNames());
+  AddLegSpecOptions(*pickup);
+}
+
+Parsed<v1::LegSpec> CommandLine::BuildAnswerSpec() const {
+  v1::Role role = v1::ROLE_AGENT;
+  if (!args_.role.empty()) {
+    Parsed<v1::Role> parsed = ParseRole(args_.role);
+    if (!parsed) return Invalid("--role", parsed.error());
+    role = *parsed;
+  }
+  return BuildLegSpec(role);
 }
 
 Parsed<v1::LegSpec> CommandLine::BuildLegSpec(v1::Role role) const {
@@ -510,6 +631,19 @@ Parsed<Request> CommandLine::BuildAttach() const {
   *request.mutable_spec() = std::move(*spec);
   request.set_mode(*mode);
   request.set_beep(args_.beep);
+  request.set_supervisor(args_.supervisor);
+  for (const std::string& entry : args_.dtmf_modes) {
+    const size_t equals = entry.find('=');
+    const std::string digit = entry.substr(0, equals);
+    if (equals == std::string::npos || digit.size() != 1 ||
+        std::string_view("0123456789*#ABCDabcd").find(digit[0]) == std::string_view::npos) {
+      return Invalid("--dtmf-mode", fmt::format("'{}' is not DIGIT=MODE with a DTMF key (0-9, *, #, A-D)", entry));
+    }
+    Parsed<v1::Mode> switch_to = ParseMode(entry.substr(equals + 1));
+    if (!switch_to) return Invalid("--dtmf-mode", switch_to.error());
+    if (request.spec().dtmf_payload_type() == 0) return Invalid("--dtmf-mode", "needs --dtmf-pt");
+    (*request.mutable_dtmf_mode_switch())[digit] = *switch_to;
+  }
   return request;
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "earshot/v1/events.pb.h"
+#include "earshot/v1/pickup.pb.h"
 #include "earshot/v1/sessions.pb.h"
 #include "earshot/v1/system.pb.h"
 
@@ -45,7 +46,9 @@ using Request = std::variant<
     earshot::v1::ListSessionsRequest, earshot::v1::DeleteSessionRequest, earshot::v1::AddLegRequest,
     earshot::v1::UpdateLegRequest, earshot::v1::RemoveLegRequest, earshot::v1::AttachRequest,
     earshot::v1::SetModeRequest, earshot::v1::DetachRequest, earshot::v1::SetMatrixRequest,
-    earshot::v1::GetSessionStatsRequest, earshot::v1::GetStatusRequest, FollowEvents>;
+    earshot::v1::GetSessionStatsRequest, earshot::v1::GetStatusRequest, FollowEvents,
+    earshot::v1::SetExtensionRequest, earshot::v1::ListExtensionsRequest, earshot::v1::RingRequest,
+    earshot::v1::AnswerRequest, earshot::v1::PickupCallRequest, earshot::v1::GetPickupStatsRequest>;
 
 struct Invocation {
   GlobalOptions options;

@@ -182,6 +182,16 @@ TEST_F(CommandLineTest, AttachIsASupervisorLegWithAMode) {
   EXPECT_EQ(request.spec().payload_type(), 111u);
 }
 
+TEST_F(CommandLineTest, AttachTakesKeypadModeSwitches) {
+  auto request = ParseRequest<v1::AttachRequest>({"attach", "abc", "sup-1", "--mode", "listen", "--codec", "PCMU",
+                                                  "--pt", "0", "--dtmf-pt", "101", "--dtmf-mode", "1=listen",
+                                                  "--dtmf-mode", "3=barge", "--dtmf-mode", "#=whisper"});
+  ASSERT_EQ(request.dtmf_mode_switch().size(), 3u);
+  EXPECT_EQ(request.dtmf_mode_switch().at("1"), v1::MODE_LISTEN);
+  EXPECT_EQ(request.dtmf_mode_switch().at("3"), v1::MODE_BARGE);
+  EXPECT_EQ(request.dtmf_mode_switch().at("#"), v1::MODE_WHISPER);
+}
+
 TEST_F(CommandLineTest, ModeTakesTheModeAsAnArgument) {
   auto request = ParseRequest<v1::SetModeRequest>({"mode", "abc", "sup-1", "barge"});
   EXPECT_EQ(request.mode(), v1::MODE_BARGE);
@@ -259,10 +269,16 @@ TEST_F(CommandLineTest, EveryRequestFieldHasAnOption) {
   EXPECT_EQ(v1::UpdateLegRequest::descriptor()->field_count(),
             6);  // --remote --direction --[no-]latch and the --srtp options
   EXPECT_EQ(v1::AttachRequest::descriptor()->field_count(),
-            5);  // --mode --beep and the leg options
+            7);  // --mode --beep --dtmf-mode --supervisor and the leg options
   EXPECT_EQ(v1::SetModeRequest::descriptor()->field_count(), 4);    // MODE --beep
   EXPECT_EQ(v1::SetMatrixRequest::descriptor()->field_count(), 2);  // --gain
   EXPECT_EQ(v1::Gain::descriptor()->field_count(), 3);
+  // Pickup (pickup.proto)
+  EXPECT_EQ(v1::RingRequest::descriptor()->field_count(), 3);  // session create --ringing --ringback
+  EXPECT_EQ(v1::SetExtensionRequest::descriptor()->field_count(), 2);    // EXT --group
+  EXPECT_EQ(v1::AnswerRequest::descriptor()->field_count(), 3);          // SESSION LEG, leg options
+  EXPECT_EQ(v1::PickupCallRequest::descriptor()->field_count(), 4);      // --by --extension LEG ...
+  EXPECT_EQ(v1::GetPickupStatsRequest::descriptor()->field_count(), 1);  // extension stats --group
   EXPECT_EQ(v1::SubscribeRequest::descriptor()->field_count(), 1);  // --after
 }
 
@@ -348,6 +364,12 @@ INSTANTIATE_TEST_SUITE_P(
         UsageCase{{"leg", "update", "abc", "agent", "--latch", "--no-latch"}, "--latch"},
         UsageCase{{"leg", "update", "abc", "agent", "--direction", "unspecified"}, "--direction"},
         UsageCase{{"attach", "abc", "sup", "--codec", "PCMU", "--pt", "0"}, "--mode is required"},
+        UsageCase{{"attach", "abc", "sup", "--mode", "listen", "--codec", "PCMU", "--pt", "0", "--dtmf-pt",
+                   "101", "--dtmf-mode", "x=barge"},
+                  "--dtmf-mode: 'x=barge' is not DIGIT=MODE"},
+        UsageCase{{"attach", "abc", "sup", "--mode", "listen", "--codec", "PCMU", "--pt", "0", "--dtmf-mode",
+                   "3=barge"},
+                  "--dtmf-mode: needs --dtmf-pt"},
         UsageCase{
             {"attach", "abc", "sup", "--mode", "spy", "--codec", "PCMU", "--pt", "0"},
             "--mode: 'spy' is not a mode; use listen|whisper|whisper-customer|barge|takeover"},
@@ -400,6 +422,32 @@ TEST_F(CommandLineTest, HelpAndVersionExitZeroWithTextOnStdout) {
   ParseExit version = Exit({"--version"});
   EXPECT_EQ(version.code, 0);
   EXPECT_THAT(version.out, ::testing::MatchesRegex("[0-9]+\\.[0-9]+\\.[0-9]+\n"));
+}
+
+TEST_F(CommandLineTest, PickupCommandsBuildTheirRequests) {
+  auto ring = ParseRequest<v1::RingRequest>(
+      {"session", "create", "c1", "--ringing", "201", "--ringback", "eu"});
+  EXPECT_EQ(ring.session().id(), "c1");
+  EXPECT_EQ(ring.extension(), "201");
+  EXPECT_EQ(ring.ringback(), v1::RINGBACK_EU);
+  EXPECT_EQ(Exit({"session", "create", "c1", "--ringback", "eu"}).code, kExitUsage);
+  auto set = ParseRequest<v1::SetExtensionRequest>({"extension", "set", "201", "--group", "a", "--group", "b"});
+  EXPECT_EQ(set.extension(), "201");
+  EXPECT_EQ(set.groups_size(), 2);
+  auto answer = ParseRequest<v1::AnswerRequest>(
+      {"answer", "c1", "callee", "--codec", "PCMU", "--pt", "0", "--remote", "10.0.0.1:4000"});
+  EXPECT_EQ(answer.session_id(), "c1");
+  EXPECT_EQ(answer.spec().role(), v1::ROLE_AGENT);
+  auto pickup = ParseRequest<v1::PickupCallRequest>(
+      {"pickup", "p1", "--by", "202", "--codec", "PCMA", "--pt", "8", "--latch"});
+  EXPECT_EQ(pickup.by_extension(), "202");
+  EXPECT_EQ(pickup.extension(), "");  // group pickup
+  EXPECT_EQ(pickup.leg_id(), "p1");
+  auto directed = ParseRequest<v1::PickupCallRequest>(
+      {"pickup", "p1", "--by", "202", "--extension", "201", "--codec", "PCMU", "--pt", "0", "--latch"});
+  EXPECT_EQ(directed.extension(), "201");
+  auto stats = ParseRequest<v1::GetPickupStatsRequest>({"extension", "stats", "--group", "sales"});
+  EXPECT_EQ(stats.group(), "sales");
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <grpcpp/grpcpp.h>
 
 #include "earshot/v1/events.grpc.pb.h"
+#include "earshot/v1/pickup.grpc.pb.h"
 #include "earshot/v1/sessions.grpc.pb.h"
 #include "earshot/v1/system.grpc.pb.h"
 
@@ -20,7 +21,27 @@ class GrpcControlApi final : public ControlApi {
         supervision_(v1::Supervision::NewStub(channel_)),
         stats_(v1::Stats::NewStub(channel_)),
         system_(v1::System::NewStub(channel_)),
-        events_(v1::Events::NewStub(channel_)) {}
+        events_(v1::Events::NewStub(channel_)),
+        pickup_(v1::Pickup::NewStub(channel_)) {}
+
+  RpcResult<v1::Extension> SetExtension(const v1::SetExtensionRequest& request) override {
+    return Call<v1::Extension>(*pickup_, &v1::Pickup::Stub::SetExtension, request);
+  }
+  RpcResult<v1::ListExtensionsResponse> ListExtensions(const v1::ListExtensionsRequest& request) override {
+    return Call<v1::ListExtensionsResponse>(*pickup_, &v1::Pickup::Stub::ListExtensions, request);
+  }
+  RpcResult<v1::Session> Ring(const v1::RingRequest& request) override {
+    return Call<v1::Session>(*pickup_, &v1::Pickup::Stub::Ring, request);
+  }
+  RpcResult<v1::AnswerResponse> Answer(const v1::AnswerRequest& request) override {
+    return Call<v1::AnswerResponse>(*pickup_, &v1::Pickup::Stub::Answer, request);
+  }
+  RpcResult<v1::AnswerResponse> PickupCall(const v1::PickupCallRequest& request) override {
+    return Call<v1::AnswerResponse>(*pickup_, &v1::Pickup::Stub::PickupCall, request);
+  }
+  RpcResult<v1::GetPickupStatsResponse> GetPickupStats(const v1::GetPickupStatsRequest& request) override {
+    return Call<v1::GetPickupStatsResponse>(*pickup_, &v1::Pickup::Stub::GetPickupStats, request);
+  }
 
   RpcResult<v1::Session> CreateSession(const v1::CreateSessionRequest& request) override {
     return Call<v1::Session>(*sessions_, &v1::Sessions::Stub::CreateSession, request);
@@ -118,6 +139,7 @@ class GrpcControlApi final : public ControlApi {
   std::unique_ptr<v1::Stats::Stub> stats_;
   std::unique_ptr<v1::System::Stub> system_;
   std::unique_ptr<v1::Events::Stub> events_;
+  std::unique_ptr<v1::Pickup::Stub> pickup_;
 };
 
 }  // namespace

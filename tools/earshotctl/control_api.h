@@ -17,6 +17,7 @@
 #include <tl/expected.hpp>
 
 #include "earshot/v1/events.pb.h"
+#include "earshot/v1/pickup.pb.h"
 #include "earshot/v1/sessions.pb.h"
 #include "earshot/v1/system.pb.h"
 
@@ -65,6 +66,28 @@ class ControlApi {
   virtual RpcResult<earshot::v1::GetStatusResponse> GetStatus(
       const earshot::v1::GetStatusRequest&) = 0;
 
+  // earshot.v1.Pickup (not pure: fakes that do not need it answer UNIMPLEMENTED)
+  virtual RpcResult<earshot::v1::Extension> SetExtension(const earshot::v1::SetExtensionRequest&) {
+    return Unimplemented<earshot::v1::Extension>();
+  }
+  virtual RpcResult<earshot::v1::ListExtensionsResponse> ListExtensions(
+      const earshot::v1::ListExtensionsRequest&) {
+    return Unimplemented<earshot::v1::ListExtensionsResponse>();
+  }
+  virtual RpcResult<earshot::v1::Session> Ring(const earshot::v1::RingRequest&) {
+    return Unimplemented<earshot::v1::Session>();
+  }
+  virtual RpcResult<earshot::v1::AnswerResponse> Answer(const earshot::v1::AnswerRequest&) {
+    return Unimplemented<earshot::v1::AnswerResponse>();
+  }
+  virtual RpcResult<earshot::v1::AnswerResponse> PickupCall(const earshot::v1::PickupCallRequest&) {
+    return Unimplemented<earshot::v1::AnswerResponse>();
+  }
+  virtual RpcResult<earshot::v1::GetPickupStatsResponse> GetPickupStats(
+      const earshot::v1::GetPickupStatsRequest&) {
+    return Unimplemented<earshot::v1::GetPickupStatsResponse>();
+  }
+
   // earshot.v1.Events: follows the stream until `on_event` returns false, the
   // server ends it, or `duration` (when given) has passed; each of these is
   // success. ClientOptions::timeout does not apply: a follow has no deadline
@@ -72,6 +95,12 @@ class ControlApi {
   virtual RpcResult<void> Subscribe(const earshot::v1::SubscribeRequest& request,
                                     std::optional<std::chrono::milliseconds> duration,
                                     const EventHandler& on_event) = 0;
+
+ private:
+  template <typename T>
+  static RpcResult<T> Unimplemented() {
+    return tl::unexpected(RpcError{grpc::StatusCode::UNIMPLEMENTED, "not available here"});
+  }
 };
 
 struct ClientOptions {

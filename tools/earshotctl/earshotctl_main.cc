@@ -7,6 +7,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tools/earshotctl/audit_command.h"
 #include "tools/earshotctl/control_api.h"
 #include "tools/earshotctl/exit_codes.h"
 #include "tools/earshotctl/run.h"
@@ -28,7 +29,9 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   earshot::ctl::Console console{[](std::string_view text) { Write(stdout, text); },
                                 [](std::string_view text) { Write(stderr, text); }};
-  int exit_code = earshot::ctl::RunCommandLine(
+  // `audit verify FILE` reads a file; it needs no server.
+  std::optional<int> audited = earshot::ctl::RunAuditCommand(args, console);
+  int exit_code = audited ? *audited : earshot::ctl::RunCommandLine(
       args,
       [](const earshot::ctl::ClientOptions& options) {
         return earshot::ctl::MakeGrpcControlApi(options);

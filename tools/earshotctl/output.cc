@@ -177,6 +177,13 @@ Json SessionStatsJson(const v1::SessionStats& stats) {
         {"dropped", SortedObject(leg.dropped())},
         {"rx_rtcp", leg.rx_rtcp()},
         {"rx_telephone_events", leg.rx_telephone_events()},
+        {"tx_rtcp", leg.tx_rtcp()},
+        {"tx_telephone_events", leg.tx_telephone_events()},
+        {"rtt_ms", leg.rtt_ms()},
+        {"remote_fraction_lost", leg.remote_fraction_lost()},
+        {"remote_jitter_ms", leg.remote_jitter_ms()},
+        {"remote_lost", leg.remote_lost()},
+        {"rx_rtcp_reports", leg.rx_rtcp_reports()},
     });
   }
   return {
@@ -274,6 +281,11 @@ std::string FormatSessionStats(const v1::SessionStats& stats, Format format) {
         "frames\n",
         leg.lost(), leg.reordered(), leg.duplicates(), leg.late(), leg.jitter_ms(),
         leg.buffered_ms(), leg.concealed_frames());
+    text += fmt::format(
+        "    rtcp sent {}, telephone events sent {}; far end ({} reports): rtt {:.1f} ms, lost {} "
+        "({:.1f}% lately), jitter {:.2f} ms\n",
+        leg.tx_rtcp(), leg.tx_telephone_events(), leg.rx_rtcp_reports(), leg.rtt_ms(), leg.remote_lost(),
+        leg.remote_fraction_lost() * 100.0, leg.remote_jitter_ms());
     // Only the reasons that happened; --json has them all.
     std::map<std::string, uint64_t> sorted(leg.dropped().begin(), leg.dropped().end());
     std::vector<std::string> reasons;
@@ -319,6 +331,16 @@ std::string FormatUnixMillis(int64_t unix_ms) {
                      unix_ms - seconds * 1000);
 }
 
+// "idle", "ringing", "busy" (pickup_output.h).
+Json ExtensionStateJson(v1::ExtensionState state) {
+  switch (state) {
+    case v1::EXTENSION_IDLE: return "idle";
+    case v1::EXTENSION_RINGING: return "ringing";
+    case v1::EXTENSION_BUSY: return "busy";
+    default: return state == 0 ? Json(nullptr) : Json(static_cast<int>(state));
+  }
+}
+
 Json EventJson(const v1::Event& event) {
   return {
       {"sequence", event.sequence()},
@@ -328,6 +350,11 @@ Json EventJson(const v1::Event& event) {
       {"leg_id", event.leg_id()},
       {"role", EnumJson(RoleName(event.role()), event.role())},
       {"mode", EnumJson(ModeName(event.mode()), event.mode())},
+      {"digit", event.digit()},
+      {"duration_ms", event.duration_ms()},
+      {"extension", event.extension()},
+      {"extension_state", ExtensionStateJson(event.extension_state())},
+      {"by_extension", event.by_extension()},
   };
 }
 
@@ -341,6 +368,14 @@ std::string FormatEvent(const v1::Event& event, Format format) {
                   type.empty() ? fmt::format("event-{}", static_cast<int>(event.type())) : type);
   if (!event.session_id().empty()) line += " session " + event.session_id();
   if (!event.leg_id().empty()) line += " leg " + event.leg_id();
+  if (!event.digit().empty()) line += " digit " + event.digit();
+  if (event.type() == v1::EVENT_DTMF) line += fmt::format(" {} ms", event.duration_ms());
+  if (!event.extension().empty()) line += " extension " + event.extension();
+  if (event.type() == v1::EVENT_EXTENSION_STATE) {
+    Json state = ExtensionStateJson(event.extension_state());
+    line += " " + (state.is_string() ? state.get<std::string>() : state.dump());
+  }
+  if (!event.by_extension().empty()) line += " by " + event.by_extension();
   std::vector<std::string> traits;
   if (std::string_view role = RoleName(event.role()); !role.empty()) traits.emplace_back(role);
   if (std::string_view mode = ModeName(event.mode()); !mode.empty()) traits.emplace_back(mode);

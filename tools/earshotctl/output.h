@@ -36,6 +36,8 @@ nlohmann::ordered_json SessionListJson(const earshot::v1::ListSessionsResponse& 
 nlohmann::ordered_json SessionStatsJson(const earshot::v1::SessionStats& stats);
 nlohmann::ordered_json StatusJson(const earshot::v1::GetStatusResponse& status);
 nlohmann::ordered_json EventJson(const earshot::v1::Event& event);
+// "idle", "ringing", "busy"; null when unspecified, the number when unknown.
+nlohmann::ordered_json ExtensionStateJson(earshot::v1::ExtensionState state);
 
 // The text to print on stdout, ending in a newline.
 std::string FormatLeg(const earshot::v1::Leg& leg, Format format);

@@ -1,4 +1,5 @@
 #include "tools/earshotctl/output.h"
+#include "tools/earshotctl/pickup_output.h"
 
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
@@ -81,6 +82,13 @@ v1::SessionStats Stats() {
   (*leg->mutable_dropped())["not_rtp"] = 0;
   leg->set_rx_rtcp(6);
   leg->set_rx_telephone_events(8);
+  leg->set_tx_rtcp(5);
+  leg->set_tx_telephone_events(9);
+  leg->set_rtt_ms(12.5);
+  leg->set_remote_fraction_lost(0.25);
+  leg->set_remote_jitter_ms(3.5);
+  leg->set_remote_lost(4);
+  leg->set_rx_rtcp_reports(6);
   stats.add_legs()->set_leg_id("agent");
   return stats;
 }
@@ -230,11 +238,15 @@ TEST(HumanTest, StatsShowEveryCounterAndTheDropsThatHappened) {
       "    rx 1500 packets 258000 bytes, tx 1499 packets 257828 bytes, rtcp 6, telephone events 8\n"
       "    lost -2, reordered 1, duplicates 3, late 4, jitter 1.25 ms, buffered 40 ms, concealed 5 "
       "frames\n"
+      "    rtcp sent 5, telephone events sent 9; far end (6 reports): rtt 12.5 ms, lost 4 (25.0% "
+      "lately), jitter 3.50 ms\n"
       "    dropped: malformed 1, wrong_source 2\n"
       "  leg agent: local -, remote -\n"
       "    rx 0 packets 0 bytes, tx 0 packets 0 bytes, rtcp 0, telephone events 0\n"
       "    lost 0, reordered 0, duplicates 0, late 0, jitter 0.00 ms, buffered 0 ms, concealed 0 "
-      "frames\n");
+      "frames\n"
+      "    rtcp sent 0, telephone events sent 0; far end (0 reports): rtt 0.0 ms, lost 0 (0.0% "
+      "lately), jitter 0.00 ms\n");
 }
 
 TEST(HumanTest, HealthShowsEveryWorker) {
@@ -276,11 +288,35 @@ TEST(EventTest, IsOneLineEitherWay) {
   EXPECT_EQ(
       FormatEvent(event, Format::kJson),
       R"({"sequence":42,"time_unix_ms":1700000000123,"type":"supervisor-attached","session_id":"abc",)"
-      R"("leg_id":"sup-1","role":"supervisor","mode":"barge"})"
+      R"("leg_id":"sup-1","role":"supervisor","mode":"barge","digit":"","duration_ms":0,)"
+      R"("extension":"","extension_state":null,"by_extension":""})"
       "\n");
   event.set_type(static_cast<v1::EventType>(77));
   EXPECT_THAT(FormatEvent(event, Format::kHuman), HasSubstr(" event-77 "));
   EXPECT_THAT(FormatEvent(event, Format::kJson), HasSubstr(R"("type":77)"));
+}
+
+TEST(EventTest, DtmfEventsShowTheDigitAndDuration) {
+  v1::Event event;
+  event.set_sequence(7);
+  event.set_time_unix_ms(1'700'000'000'000);
+  event.set_type(v1::EVENT_DTMF);
+  event.set_session_id("abc");
+  event.set_leg_id("cust");
+  event.set_role(v1::ROLE_CUSTOMER);
+  event.set_digit("#");
+  event.set_duration_ms(120);
+  EXPECT_EQ(FormatEvent(event, Format::kHuman),
+            "7 2023-11-14T22:13:20.000Z dtmf session abc leg cust digit # 120 ms (customer)\n");
+  EXPECT_THAT(FormatEvent(event, Format::kJson), HasSubstr(R"("type":"dtmf")"));
+  EXPECT_THAT(FormatEvent(event, Format::kJson), HasSubstr(R"("digit":"#","duration_ms":120,)"));
+  // A supervisor's keypad switch names the digit that did it.
+  event.set_type(v1::EVENT_MODE_CHANGED);
+  event.set_role(v1::ROLE_SUPERVISOR);
+  event.set_mode(v1::MODE_BARGE);
+  event.set_digit("3");
+  EXPECT_EQ(FormatEvent(event, Format::kHuman),
+            "7 2023-11-14T22:13:20.000Z mode-changed session abc leg cust digit 3 (supervisor, barge)\n");
 }
 
 TEST(EventTest, TimesAreUtcWithMilliseconds) {
@@ -292,6 +328,30 @@ TEST(EventTest, TimesAreUtcWithMilliseconds) {
 TEST(FormatEndpointTest, BracketsIpv6) {
   EXPECT_EQ(FormatEndpoint("10.0.0.1", 4000), "10.0.0.1:4000");
   EXPECT_EQ(FormatEndpoint("::1", 30000), "[::1]:30000");
+}
+
+TEST(PickupOutputTest, JsonHasEveryProtoField) {
+  v1::AnswerResponse answer;
+  answer.set_session_id("c1");
+  answer.set_extension("201");
+  answer.set_by_extension("202");
+  answer.set_local_ip("127.0.0.1");
+  answer.set_local_port(30002);
+  answer.mutable_leg()->set_id("p1");
+  answer.mutable_leg()->mutable_spec()->mutable_srtp()->set_suite("AES_CM_128_HMAC_SHA1_80");
+  answer.mutable_leg()->mutable_spec()->mutable_voice();
+  ExpectKeysAreTheProtoFields(AnswerJson(answer), v1::AnswerResponse::descriptor());
+  EXPECT_THAT(FormatAnswer(answer, Format::kHuman), HasSubstr("127.0.0.1:30002"));
+  v1::ListExtensionsResponse list;
+  v1::Extension& extension = *list.add_extensions();
+  extension.set_extension("201");
+  extension.add_groups("sales");
+  extension.set_state(v1::EXTENSION_RINGING);
+  ExpectKeysAreTheProtoFields(ExtensionListJson(list), v1::ListExtensionsResponse::descriptor());
+  EXPECT_EQ(ExtensionJson(extension)["state"], "ringing");
+  v1::GetPickupStatsResponse stats;
+  stats.add_groups()->set_group("sales");
+  ExpectKeysAreTheProtoFields(PickupStatsJson(stats), v1::GetPickupStatsResponse::descriptor());
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "tools/earshotctl/exit_codes.h"
+#include "tools/earshotctl/pickup_output.h"
 
 namespace earshot::ctl {
 namespace {
@@ -116,6 +117,34 @@ int Execute(const Request& request, ControlApi& api, Format format, const Consol
                 console);
           },
           [&](const FollowEvents& follow) { return Follow(follow, api, format, console); },
+          [&](const v1::SetExtensionRequest& r) {
+            return Finish(api.SetExtension(r),
+                          [format](const v1::Extension& a) { return FormatExtension(a, format); },
+                          console);
+          },
+          [&](const v1::ListExtensionsRequest& r) {
+            return Finish(
+                api.ListExtensions(r),
+                [format](const v1::ListExtensionsResponse& a) { return FormatExtensionList(a, format); },
+                console);
+          },
+          [&](const v1::RingRequest& r) { return Finish(api.Ring(r), session, console); },
+          [&](const v1::AnswerRequest& r) {
+            return Finish(api.Answer(r),
+                          [format](const v1::AnswerResponse& a) { return FormatAnswer(a, format); },
+                          console);
+          },
+          [&](const v1::PickupCallRequest& r) {
+            return Finish(api.PickupCall(r),
+                          [format](const v1::AnswerResponse& a) { return FormatAnswer(a, format); },
+                          console);
+          },
+          [&](const v1::GetPickupStatsRequest& r) {
+            return Finish(
+                api.GetPickupStats(r),
+                [format](const v1::GetPickupStatsResponse& a) { return FormatPickupStats(a, format); },
+                console);
+          },
       },
       request);
 }

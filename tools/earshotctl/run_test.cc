@@ -267,10 +267,12 @@ TEST_F(RunTest, EventsPrintOneLineEachUntilTheStreamEnds) {
   EXPECT_EQ(outcome.out,
             "{\"sequence\":1,\"time_unix_ms\":1700000000001,\"type\":\"session-created\",\"session_"
             "id\":\"abc\","
-            "\"leg_id\":\"\",\"role\":null,\"mode\":null}\n"
+            "\"leg_id\":\"\",\"role\":null,\"mode\":null,\"digit\":\"\",\"duration_ms\":0,"
+            "\"extension\":\"\",\"extension_state\":null,\"by_extension\":\"\"}\n"
             "{\"sequence\":2,\"time_unix_ms\":1700000000002,\"type\":\"session-ended\",\"session_"
             "id\":\"abc\","
-            "\"leg_id\":\"\",\"role\":null,\"mode\":null}\n");
+            "\"leg_id\":\"\",\"role\":null,\"mode\":null,\"digit\":\"\",\"duration_ms\":0,"
+            "\"extension\":\"\",\"extension_state\":null,\"by_extension\":\"\"}\n");
 }
 
 TEST_F(RunTest, EventsStopAfterCountAndPassAfterAndDuration) {

@@ -128,6 +128,7 @@ int Run(const LoadOptions& options) {
   report.packets_received = t.packets_received;
   report.rx_malformed = t.rx_malformed;
   report.srtp_failures = t.srtp_failures;
+  report.rx_rtcp = t.rx_rtcp;
   report.lost = t.lost;
   report.sequence_errors = t.sequence_errors;
   report.streams = t.streams;

@@ -60,6 +60,7 @@ nlohmann::json ToJson(const LoadReport& r) {
         {"received", r.packets_received},
         {"malformed", r.rx_malformed},
         {"srtp_failures", r.srtp_failures},
+        {"rtcp", r.rx_rtcp},
         {"lost", r.lost},
         {"loss_ratio", r.loss_ratio()},
         {"sequence_errors", r.sequence_errors},

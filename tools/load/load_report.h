@@ -49,6 +49,7 @@ struct LoadReport {
   int64_t packets_received = 0;
   int64_t rx_malformed = 0;
   int64_t srtp_failures = 0;  // --srtp: received packets that did not authenticate
+  int64_t rx_rtcp = 0;        // earshotd's RTCP reports
   int64_t lost = 0;
   int64_t sequence_errors = 0;
   int64_t streams = 0;

@@ -300,6 +300,14 @@ void RtpDriver::ReceiveFrom(uint32_t leg_index) {
     const int64_t now = NowNs();
     for (int i = 0; i < got; ++i) {
       size_t size = msgs[static_cast<size_t>(i)].msg_len;
+      const uint8_t* bytes = buffers[static_cast<size_t>(i)].data();
+      // earshotd's RTCP reports share the port (rtcp-mux): RFC 5761 says a
+      // second octet of 192..223 is RTCP. Counted, not judged.
+      if (size >= 2 && (bytes[0] >> 6) == 2 && bytes[1] >= 192 && bytes[1] <= 223) {
+        ++totals_.packets_received;
+        ++totals_.rx_rtcp;
+        continue;
+      }
       if (options_.srtp) {
         auto plain = leg.srtp_rx ? leg.srtp_rx->UnprotectRtp(std::span(buffers[static_cast<size_t>(i)].data(), size))
                                  : tl::expected<size_t, dataplane::SrtpError>(

@@ -88,6 +88,7 @@ struct DriverTotals {
   int64_t packets_received = 0;
   int64_t rx_malformed = 0;    // not RTP, another payload type, or not decodable
   int64_t srtp_failures = 0;   // --srtp: received packets that did not authenticate
+  int64_t rx_rtcp = 0;         // earshotd's RTCP reports (rtcp-mux), not judged
   int64_t rx_before_up = 0;    // arrived before the call was up (not judged)
   int64_t lost = 0;
   int64_t sequence_errors = 0;
