@@ -8,6 +8,7 @@
 
 #include "control/api_services.h"
 #include "control/call_control.h"
+#include "control/pickup_security.h"
 #include "control/pickup_service.h"
 #include "control/server_security.h"
 #include "control/system_service.h"
@@ -29,16 +30,19 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
   server->stats_service_ = std::make_unique<StatsService>(*server->call_control_, guard);
   server->events_service_ = std::make_unique<EventsService>(*server->events_, guard);
 
-  // Pickup. Hooks for the auth work (pickup_hooks.h, pickup_service.h): pass a
-  // PickupAuthorizer and a PickupAuditSink to PickupControl, and set the
-  // service's actor resolver; without them pickup allows all and audits nothing.
-  server->pickup_ = std::make_unique<PickupControl>(*server->call_control_, *server->events_);
+  // Pickup, under the same authentication, policy and audit as supervision.
+  server->pickup_authorizer_ = std::make_unique<GuardedPickupAuthorizer>(*guard);
+  server->pickup_audit_ = std::make_unique<GuardedPickupAudit>(*guard);
+  server->pickup_ = std::make_unique<PickupControl>(*server->call_control_, *server->events_,
+                                                    server->pickup_authorizer_.get(),
+                                                    server->pickup_audit_.get());
   if (!config.extensions_file.empty()) {
     Result<ExtensionTable> extensions = ReadExtensionsFile(config.extensions_file);
     if (!extensions) return tl::unexpected(extensions.error());
     if (Result<void> set = server->pickup_->SetExtensions(*extensions); !set) return tl::unexpected(set.error());
   }
   server->pickup_service_ = std::make_unique<PickupService>(*server->pickup_);
+  server->pickup_service_->SetActorResolver(GuardedPickupActor(*guard));
 
   // grpc.health.v1.Health, for load balancers and orchestrators.
   grpc::EnableDefaultHealthCheckService(true);

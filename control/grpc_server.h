@@ -23,6 +23,8 @@ class StatsService;
 class EventsService;
 class PickupControl;
 class PickupService;
+class PickupAuthorizer;
+class PickupAuditSink;
 class EventBus;
 class CallControl;
 class ApiGuard;
@@ -67,7 +69,10 @@ class ControlServer {
   std::unique_ptr<SupervisionService> supervision_service_;
   std::unique_ptr<StatsService> stats_service_;
   std::unique_ptr<EventsService> events_service_;
-  // Ringing, answer and pickup (pickup_control.h); before server_, which stops first.
+  // Ringing, answer and pickup (pickup_control.h); before server_, which stops
+  // first; its policy and audit hooks before it, which uses them.
+  std::unique_ptr<PickupAuthorizer> pickup_authorizer_;
+  std::unique_ptr<PickupAuditSink> pickup_audit_;
   std::unique_ptr<PickupControl> pickup_;
   std::unique_ptr<PickupService> pickup_service_;
   std::unique_ptr<grpc::Server> server_;

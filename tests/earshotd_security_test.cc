@@ -19,6 +19,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include "earshot/v1/pickup.grpc.pb.h"
 #include "earshot/v1/sessions.grpc.pb.h"
 #include "earshot/v1/system.grpc.pb.h"
 #include "tests/support/subprocess.h"
@@ -131,7 +132,7 @@ const Pki& MakePki() {
 class Daemon {
  public:
   explicit Daemon(std::vector<std::string> extra, int port_base) {
-    std::vector<std::string> argv = {EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--rtp-ports",
+    std::vector<std::string> argv = {EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--rtp-ports",
                                      std::to_string(port_base) + "-" + std::to_string(port_base + 999)};
     argv.insert(argv.end(), extra.begin(), extra.end());
     process_ = std::make_unique<Subprocess>(argv);
@@ -364,16 +365,97 @@ TEST(EarshotdSecurityTest, SighupReloadsThePolicyWithoutDroppingCalls) {
   EXPECT_EQ(daemon.process().Wait(5s), 0);
 }
 
+// Pickup is checked like supervision: lead holds a grant of pickup over the
+// sales group, sip-a does not; answering one's own ringing call needs none.
+// Every answer and pickup, and the denial, is in the audit log.
+TEST(EarshotdSecurityTest, PickupNeedsAGrantOverTheRingingExtensionsGroup) {
+  const std::string audit = Dir() + "pickup.audit";
+  std::remove(audit.c_str());
+  const std::string policy = R"(grants:
+  - name: sales-pickup
+    principals: [lead]
+    modes: [listen]
+    sessions: ["team:sales"]
+    pickup_groups: [sales]
+)";
+  const std::string extensions = "extensions:\n  \"201\": [sales]\n  \"207\": [sales]\n  \"208\": [sales]\n";
+  Daemon daemon({"--auth-tokens-file", TokensFile(), "--policy-file", Write("pickup_policy.yaml", policy),
+                 "--extensions-file", Write("extensions.yaml", extensions), "--audit-log", audit},
+                45000);
+  ASSERT_TRUE(daemon.ready()) << daemon.process().stderr_text();
+  const Caller sip = TokenCaller(daemon, kSipToken);
+  const Caller lead = TokenCaller(daemon, kLeadToken);
+  auto ring = [&](const std::string& id) {
+    v1::RingRequest request;
+    request.mutable_session()->set_id(id);
+    (*request.mutable_session()->mutable_labels())["team"] = "sales";
+    request.set_extension("201");
+    v1::Session created;
+    grpc::Status rung = v1::Pickup::NewStub(sip.channel)->Ring(sip.Context().get(), request, &created);
+    if (!rung.ok()) return rung;
+    v1::AddLegRequest caller;  // the caller's leg, live while it rings
+    caller.set_session_id(id);
+    caller.set_leg_id("caller");
+    caller.mutable_spec()->set_role(v1::ROLE_CUSTOMER);
+    caller.mutable_spec()->set_codec("PCMU");
+    caller.mutable_spec()->set_remote("127.0.0.1:9");
+    v1::Leg leg;
+    return v1::Sessions::NewStub(sip.channel)->AddLeg(sip.Context().get(), caller, &leg);
+  };
+  auto pick_up = [](const Caller& caller, const std::string& by, const std::string& leg) {
+    v1::PickupCallRequest request;
+    request.set_by_extension(by);
+    request.set_extension("201");
+    request.set_leg_id(leg);
+    request.mutable_spec()->set_role(v1::ROLE_AGENT);
+    request.mutable_spec()->set_codec("PCMU");
+    request.mutable_spec()->set_remote("127.0.0.1:9");
+    v1::AnswerResponse answer;
+    return v1::Pickup::NewStub(caller.channel)->PickupCall(caller.Context().get(), request, &answer);
+  };
+  ASSERT_TRUE(ring("ring-1").ok());
+  grpc::Status denied = pick_up(sip, "207", "agent-207");
+  EXPECT_EQ(denied.error_code(), grpc::StatusCode::PERMISSION_DENIED) << denied.error_message();
+  EXPECT_THAT(denied.error_message(), HasSubstr("sales"));
+  grpc::Status nobody = pick_up(TokenCaller(daemon, ""), "207", "agent-207");
+  EXPECT_EQ(nobody.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  grpc::Status won = pick_up(lead, "208", "agent-208");
+  EXPECT_TRUE(won.ok()) << won.error_message() << " " << won.error_code();
+
+  // The called extension answers its own call without a pickup grant.
+  ASSERT_TRUE(ring("ring-2").ok());
+  v1::AnswerRequest answer;
+  answer.set_session_id("ring-2");
+  answer.set_leg_id("agent-201");
+  answer.mutable_spec()->set_role(v1::ROLE_AGENT);
+  answer.mutable_spec()->set_codec("PCMU");
+  answer.mutable_spec()->set_remote("127.0.0.1:9");
+  v1::AnswerResponse answered;
+  grpc::Status own = v1::Pickup::NewStub(sip.channel)->Answer(sip.Context().get(), answer, &answered);
+  EXPECT_TRUE(own.ok()) << own.error_message() << " " << own.error_code();
+
+  daemon.process().Signal(SIGTERM);
+  EXPECT_EQ(daemon.process().Wait(5s), 0);
+  int exit_code = -1;
+  std::string out = Earshotctl({"audit", "verify", audit}, &exit_code);
+  EXPECT_EQ(exit_code, 0) << out;
+  const std::string log = ReadAll(audit);
+  EXPECT_THAT(log, HasSubstr("\"principal\":\"sip-a\",\"supervisor\":\"\",\"action\":\"pickup\""));
+  EXPECT_THAT(log, HasSubstr("\"outcome\":\"denied\""));
+  EXPECT_THAT(log, HasSubstr("\"principal\":\"lead\",\"supervisor\":\"\",\"action\":\"pickup\""));
+  EXPECT_THAT(log, HasSubstr("\"action\":\"answer\""));
+}
+
 TEST(EarshotdSecurityTest, RefusesNonLoopbackAddressWithoutAuthentication) {
-  RunResult run = RunToCompletion({EARSHOTD_PATH, "--grpc-listen", "0.0.0.0:0", "--rtp-ports", "47000-47999"});
+  RunResult run = RunToCompletion({EARSHOTD_PATH, "--metrics-listen", "127.0.0.1:0", "--grpc-listen", "0.0.0.0:0", "--rtp-ports", "47000-47999"});
   EXPECT_EQ(run.exit_code, 2);
   EXPECT_THAT(run.err, HasSubstr("refusing to listen for gRPC on 0.0.0.0:0"));
   EXPECT_THAT(run.err, HasSubstr("--auth-tokens-file"));
   EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1);
-  RunResult with_tokens = RunToCompletion({EARSHOTD_PATH, "--grpc-listen", "0.0.0.0:0", "--auth-tokens-file",
+  RunResult with_tokens = RunToCompletion({EARSHOTD_PATH, "--metrics-listen", "127.0.0.1:0", "--grpc-listen", "0.0.0.0:0", "--auth-tokens-file",
                                            TokensFile(), "--check-config"});
   EXPECT_EQ(with_tokens.exit_code, 0) << with_tokens.err;
-  RunResult bad_tokens = RunToCompletion({EARSHOTD_PATH, "--auth-tokens-file", Write("bad_tokens", "hunter2 bob\n"),
+  RunResult bad_tokens = RunToCompletion({EARSHOTD_PATH, "--metrics-listen", "127.0.0.1:0", "--auth-tokens-file", Write("bad_tokens", "hunter2 bob\n"),
                                           "--check-config"});
   EXPECT_EQ(bad_tokens.exit_code, 2);
   EXPECT_THAT(bad_tokens.err, HasSubstr("bad_tokens:1"));

@@ -40,7 +40,7 @@ class PickupTest : public ::testing::Test {
  protected:
   void SetUp() override {
     daemon_ = std::make_unique<Subprocess>(std::vector<std::string>{
-        EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--rtp-ports", "44000-44999", "--workers", "2"});
+        EARSHOTD_PATH, "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--rtp-ports", "44000-44999", "--workers", "2"});
     ASSERT_TRUE(daemon_->WaitForStderr("ready", 10s)) << daemon_->stderr_text();
     std::smatch match;
     std::string log = daemon_->stderr_text();
