@@ -313,6 +313,16 @@ TEST(EarshotdSecurityTest, PermissionMatrixWithClientCertificates) {
   EXPECT_NE(CertificateCaller(daemon, "").GetSession("c-billing", &session).error_code(), grpc::StatusCode::OK);
   // Nor does plaintext get through.
   EXPECT_NE(TokenCaller(daemon, "").GetSession("c-billing", &session).error_code(), grpc::StatusCode::OK);
+  // earshotctl talks mTLS with the same files, and is refused without them.
+  int exit_code = -1;
+  std::string err;
+  std::string out = Earshotctl({"--addr", daemon.address(), "--tls-ca", Dir() + "ca.pem", "--tls-cert",
+                                Dir() + "lead.pem", "--tls-key", Dir() + "lead.key", "session", "list"},
+                               &exit_code, &err);
+  EXPECT_EQ(exit_code, 0) << err;
+  EXPECT_THAT(out, HasSubstr("c-billing"));
+  Earshotctl({"--addr", daemon.address(), "--tls-ca", Dir() + "ca.pem", "session", "list"}, &exit_code);
+  EXPECT_NE(exit_code, 0);
   daemon.process().Signal(SIGTERM);
   EXPECT_EQ(daemon.process().Wait(5s), 0);
 }
@@ -381,7 +391,7 @@ TEST(EarshotdSecurityTest, PickupNeedsAGrantOverTheRingingExtensionsGroup) {
   const std::string extensions = "extensions:\n  \"201\": [sales]\n  \"207\": [sales]\n  \"208\": [sales]\n";
   Daemon daemon({"--auth-tokens-file", TokensFile(), "--policy-file", Write("pickup_policy.yaml", policy),
                  "--extensions-file", Write("extensions.yaml", extensions), "--audit-log", audit},
-                45000);
+                46000);
   ASSERT_TRUE(daemon.ready()) << daemon.process().stderr_text();
   const Caller sip = TokenCaller(daemon, kSipToken);
   const Caller lead = TokenCaller(daemon, kLeadToken);

@@ -8,7 +8,9 @@
 #include <functional>
 #include <memory>
 #include <set>
+#include <fstream>
 #include <sstream>
+#include <tuple>
 #include <utility>
 
 #include "control/version.h"
@@ -50,6 +52,9 @@ struct Args {
   std::string address{kDefaultAddress};
   std::string token;
   std::string timeout = std::to_string(kDefaultTimeout.count());
+  std::string tls_ca;
+  std::string tls_cert;
+  std::string tls_key;
   bool json = false;
 
   std::string session;
@@ -163,6 +168,15 @@ CommandLine::CommandLine()
   app_.add_option("--token", args_.token, "Send 'authorization: Bearer TOKEN' with every call")
       ->envname("EARSHOT_TOKEN")
       ->type_name("TOKEN");
+  app_.add_option("--tls-ca", args_.tls_ca, "Talk TLS; the CA of earshotd's certificate (PEM)")
+      ->envname("EARSHOT_TLS_CA")
+      ->type_name("FILE");
+  app_.add_option("--tls-cert", args_.tls_cert, "mTLS: this client's certificate (PEM)")
+      ->envname("EARSHOT_TLS_CERT")
+      ->type_name("FILE");
+  app_.add_option("--tls-key", args_.tls_key, "mTLS: this client's private key (PEM)")
+      ->envname("EARSHOT_TLS_KEY")
+      ->type_name("FILE");
   app_.add_flag("--json", args_.json, "Print the answer as JSON for scripts");
   app_.add_option("--timeout", args_.timeout,
                   "Deadline of each call (default 5000; not for events)")
@@ -408,6 +422,20 @@ Parsed<GlobalOptions> CommandLine::BuildGlobalOptions() const {
   if (!timeout) return Invalid("--timeout", timeout.error());
   options.timeout = std::chrono::milliseconds(*timeout);
   options.json = args_.json;
+  if (args_.tls_cert.empty() != args_.tls_key.empty()) {
+    return Invalid(args_.tls_cert.empty() ? "--tls-key" : "--tls-cert", "give --tls-cert and --tls-key together");
+  }
+  if (!args_.tls_cert.empty() && args_.tls_ca.empty()) return Invalid("--tls-cert", "goes with --tls-ca");
+  for (auto [flag, path, pem] : {std::tuple{"--tls-ca", &args_.tls_ca, &options.tls_ca_pem},
+                                 std::tuple{"--tls-cert", &args_.tls_cert, &options.tls_cert_pem},
+                                 std::tuple{"--tls-key", &args_.tls_key, &options.tls_key_pem}}) {
+    if (path->empty()) continue;
+    std::ifstream file(*path);
+    std::ostringstream text;
+    text << file.rdbuf();
+    if (!file || text.str().empty()) return Invalid(flag, fmt::format("cannot read '{}'", *path));
+    *pem = text.str();
+  }
   return options;
 }
 

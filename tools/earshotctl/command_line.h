@@ -31,6 +31,10 @@ struct GlobalOptions {
   std::string token;                     // --token, or $EARSHOT_TOKEN
   bool json = false;
   std::chrono::milliseconds timeout = kDefaultTimeout;
+  // --tls-ca, --tls-cert, --tls-key: the files' contents (PEM).
+  std::string tls_ca_pem;
+  std::string tls_cert_pem;
+  std::string tls_key_pem;
 };
 
 // `events`: a subscription and when to stop following it.

@@ -12,11 +12,20 @@ namespace {
 
 namespace v1 = earshot::v1;
 
+std::shared_ptr<grpc::ChannelCredentials> Credentials(const ClientOptions& options) {
+  if (options.tls_ca_pem.empty()) return grpc::InsecureChannelCredentials();
+  grpc::SslCredentialsOptions ssl;
+  ssl.pem_root_certs = options.tls_ca_pem;
+  ssl.pem_cert_chain = options.tls_cert_pem;
+  ssl.pem_private_key = options.tls_key_pem;
+  return grpc::SslCredentials(ssl);
+}
+
 class GrpcControlApi final : public ControlApi {
  public:
   explicit GrpcControlApi(const ClientOptions& options)
       : options_(options),
-        channel_(grpc::CreateChannel(options.address, grpc::InsecureChannelCredentials())),
+        channel_(grpc::CreateChannel(options.address, Credentials(options))),
         sessions_(v1::Sessions::NewStub(channel_)),
         supervision_(v1::Supervision::NewStub(channel_)),
         stats_(v1::Stats::NewStub(channel_)),

@@ -110,10 +110,15 @@ struct ClientOptions {
   std::string token;
   // The deadline of each unary call, counted from when the call starts.
   std::chrono::milliseconds timeout;
+  // TLS (earshotd's tls_cert_file): the CA that signed the server's certificate,
+  // PEM; empty: plaintext. The client's certificate and key for mTLS, PEM.
+  std::string tls_ca_pem = {};
+  std::string tls_cert_pem = {};
+  std::string tls_key_pem = {};
 };
 
-// Opens a channel to `options.address` (plaintext for now: earshotd serves no
-// TLS yet). Connecting is lazy; a server that is not there shows up as
+// Opens a channel to `options.address`, over TLS when tls_ca_pem is set.
+// Connecting is lazy; a server that is not there shows up as
 // UNAVAILABLE from the first call. Calls fail fast rather than wait for the
 // server to appear.
 std::unique_ptr<ControlApi> MakeGrpcControlApi(const ClientOptions& options);

@@ -38,7 +38,8 @@ int RunCommandLine(const std::vector<std::string>& args, MakeApi&& make_api,
   }
   const Invocation& invocation = std::get<Invocation>(parsed);
   auto api = make_api(ClientOptions{invocation.options.address, invocation.options.token,
-                                    invocation.options.timeout});
+                                    invocation.options.timeout, invocation.options.tls_ca_pem,
+                                    invocation.options.tls_cert_pem, invocation.options.tls_key_pem});
   return Execute(invocation.request, *api, invocation.options.json ? Format::kJson : Format::kHuman,
                  console);
 }
