@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "control/api_services.h"
+#include "control/logging.h"
 #include "control/proto_convert.h"
 
 namespace earshot::control {
@@ -158,6 +159,28 @@ grpc::Status ApiGuard::Finish(Ticket& ticket, const Error* error) {
     }
   }
   return grpc::Status::OK;
+}
+
+void ApiGuard::AuditKeypadMode(const std::string& session, const std::string& leg,
+                               mixer::SupervisorMode mode, char digit) {
+  AuditRecord record;
+  record.principal = "keypad";
+  {
+    std::lock_guard lock(mutex_);
+    auto found = supervisors_.find(std::make_pair(session, leg));
+    record.supervisor = found != supervisors_.end() ? found->second : "";
+  }
+  record.action = "mode";
+  record.session = session;
+  record.leg = leg;
+  record.mode = std::string(mixer::SupervisorModeName(mode));
+  record.outcome = "ok";
+  record.detail = fmt::format("DTMF digit {}", digit);
+  if (grpc::Status written = Audit(record); !written.ok()) {
+    // The worker applied it already; what is lost is its record, said loudly.
+    Log(LogLevel::kError, "audit_write_failed",
+        {{"action", "mode"}, {"session", session}, {"why", written.error_message()}});
+  }
 }
 
 grpc::Status ApiGuard::CheckPickup(const Principal& principal, std::string_view supervisor,

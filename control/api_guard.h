@@ -72,6 +72,12 @@ class ApiGuard {
   // Appends `record` (no-op without an audit log); UNAVAILABLE when it could not.
   grpc::Status Audit(const AuditRecord& record);
 
+  // A supervisor switched mode with its keypad (DTMF, already applied by the
+  // worker; the digits were checked against the policy at attach): one "mode"
+  // record on behalf of whoever attached the leg, principal "keypad".
+  void AuditKeypadMode(const std::string& session, const std::string& leg,
+                       mixer::SupervisorMode mode, char digit);
+
   // SIGHUP: reloads the policy and the tokens; on an error the old ones stay.
   [[nodiscard]] Result<void> Reload();
 

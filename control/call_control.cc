@@ -95,9 +95,12 @@ void CallControl::CollectWorkerEvents() {
           case dataplane::WorkerEvent::Kind::kDtmf:
             Publish(earshot::v1::EVENT_DTMF, session_id, &*leg, report->digit, report->duration_ms);
             break;
-          case dataplane::WorkerEvent::Kind::kModeChanged:
+          case dataplane::WorkerEvent::Kind::kModeChanged: {
             Publish(earshot::v1::EVENT_MODE_CHANGED, session_id, &*leg, report->digit);
+            std::lock_guard lock(observer_mutex_);
+            if (keypad_observer_) keypad_observer_(session_id, *leg, report->digit);
             break;
+          }
         }
       }
     }

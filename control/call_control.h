@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -130,6 +131,15 @@ class CallControl {
                                        const std::vector<GainSetting>& gains);
   [[nodiscard]] Result<SessionStatsInfo> GetStats(const std::string& session);
 
+  // Called (on the event collector's thread, off the media path) after a
+  // supervisor's keypad switched its mode: the audit log's hook.
+  using KeypadModeObserver =
+      std::function<void(const std::string& session, const LegInfo& leg, char digit)>;
+  void SetKeypadModeObserver(KeypadModeObserver observer) {
+    std::lock_guard lock(observer_mutex_);
+    keypad_observer_ = std::move(observer);
+  }
+
   // From now on new sessions are refused with UNAVAILABLE (graceful drain).
   void StartDraining() { draining_.store(true); }
   size_t session_count();
@@ -169,6 +179,9 @@ class CallControl {
   CallControlOptions options_;
   std::atomic<bool> draining_{false};
   std::atomic<bool> stopping_{false};
+
+  std::mutex observer_mutex_;  // guards keypad_observer_
+  KeypadModeObserver keypad_observer_;
 
   std::mutex registry_mutex_;  // guards the members below
   std::map<std::string, std::shared_ptr<SessionRecord>> sessions_;

@@ -24,6 +24,10 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
   if (!security) return tl::unexpected(security.error());
   server->security_ = std::move(*security);
   ApiGuard* guard = server->security_->guard.get();
+  server->call_control_->SetKeypadModeObserver(
+      [guard](const std::string& session, const LegInfo& leg, char digit) {
+        guard->AuditKeypadMode(session, leg.id, leg.mode, digit);
+      });
   server->system_service_ = std::make_unique<SystemService>(config, workers, guard);
   server->sessions_service_ = std::make_unique<SessionsService>(*server->call_control_, guard);
   server->supervision_service_ = std::make_unique<SupervisionService>(*server->call_control_, guard);
@@ -78,7 +82,11 @@ void ControlServer::StartDraining() { call_control_->StartDraining(); }
 
 size_t ControlServer::session_count() { return call_control_->session_count(); }
 
-ControlServer::~ControlServer() { Shutdown(std::chrono::milliseconds(0)); }
+ControlServer::~ControlServer() {
+  Shutdown(std::chrono::milliseconds(0));
+  // The keypad hook points at the guard, which goes before the call control.
+  if (call_control_ != nullptr) call_control_->SetKeypadModeObserver(nullptr);
+}
 
 void ControlServer::Shutdown(std::chrono::milliseconds grace) {
   if (call_control_ != nullptr) call_control_->StartDraining();

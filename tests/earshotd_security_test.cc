@@ -3,8 +3,13 @@
 // permission matrix, its reload on SIGHUP, the refusal to listen beyond
 // loopback without authentication, and the audit log's chain across kill -9.
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <fstream>
@@ -454,6 +459,73 @@ TEST(EarshotdSecurityTest, PickupNeedsAGrantOverTheRingingExtensionsGroup) {
   EXPECT_THAT(log, HasSubstr("\"outcome\":\"denied\""));
   EXPECT_THAT(log, HasSubstr("\"principal\":\"lead\",\"supervisor\":\"\",\"action\":\"pickup\""));
   EXPECT_THAT(log, HasSubstr("\"action\":\"answer\""));
+}
+
+// A supervisor's keypad switches its mode in the worker (RFC 4733 digits,
+// checked against the policy at attach); the switch is audited like SetMode.
+TEST(EarshotdSecurityTest, KeypadModeSwitchIsAudited) {
+  const std::string audit = Dir() + "keypad.audit";
+  std::remove(audit.c_str());
+  Daemon daemon({"--auth-tokens-file", TokensFile(), "--policy-file", Write("keypad_policy.yaml", std::string(kPolicy)),
+                 "--audit-log", audit},
+                41000);
+  ASSERT_TRUE(daemon.ready()) << daemon.process().stderr_text();
+  const Caller lead = TokenCaller(daemon, kLeadToken);
+  ASSERT_TRUE(lead.CreateSession("k-sales", "sales").ok());
+  int phone = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in local{};
+  local.sin_family = AF_INET;
+  local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(phone, reinterpret_cast<sockaddr*>(&local), sizeof local), 0);
+  socklen_t length = sizeof local;
+  getsockname(phone, reinterpret_cast<sockaddr*>(&local), &length);
+  v1::AttachRequest attach;
+  attach.set_session_id("k-sales");
+  attach.set_leg_id("sup-1");
+  attach.set_mode(v1::MODE_LISTEN);
+  attach.mutable_spec()->set_codec("PCMU");
+  attach.mutable_spec()->set_dtmf_payload_type(101);
+  attach.mutable_spec()->set_remote("127.0.0.1:" + std::to_string(ntohs(local.sin_port)));
+  (*attach.mutable_dtmf_mode_switch())["3"] = v1::MODE_BARGE;
+  v1::Leg leg;
+  grpc::Status attached = v1::Supervision::NewStub(lead.channel)->Attach(lead.Context().get(), attach, &leg);
+  ASSERT_TRUE(attached.ok()) << attached.error_message();
+  sockaddr_in earshot{};
+  earshot.sin_family = AF_INET;
+  earshot.sin_port = htons(static_cast<uint16_t>(leg.local_port()));
+  inet_pton(AF_INET, "127.0.0.1", &earshot.sin_addr);
+  // Digit 3 for 200 ms: RFC 4733 packets every 20 ms, then three end packets.
+  for (int i = 0; i < 13; ++i) {
+    const bool end = i >= 10;
+    const uint16_t duration = static_cast<uint16_t>(std::min(i + 1, 10) * 160);
+    const uint16_t sequence = static_cast<uint16_t>(100 + i);
+    uint8_t packet[16] = {0x80, static_cast<uint8_t>(101 | (i == 0 ? 0x80 : 0)),
+                          static_cast<uint8_t>(sequence >> 8), static_cast<uint8_t>(sequence),
+                          0, 0, 0x10, 0,  // timestamp fixed for the whole event
+                          0, 0, 0x0B, 0x0B,
+                          3, static_cast<uint8_t>((end ? 0x80 : 0) | 10),
+                          static_cast<uint8_t>(duration >> 8), static_cast<uint8_t>(duration)};
+    sendto(phone, packet, sizeof packet, 0, reinterpret_cast<sockaddr*>(&earshot), sizeof earshot);
+    std::this_thread::sleep_for(20ms);
+  }
+  // The switch reaches the registry (and the audit log) through the worker's report.
+  v1::Session session;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    ASSERT_TRUE(lead.GetSession("k-sales", &session).ok());
+    if (session.legs_size() == 1 && session.legs(0).mode() == v1::MODE_BARGE) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  close(phone);
+  ASSERT_EQ(session.legs_size(), 1);
+  EXPECT_EQ(session.legs(0).mode(), v1::MODE_BARGE);
+  daemon.process().Signal(SIGTERM);
+  EXPECT_EQ(daemon.process().Wait(5s), 0);
+  const std::string log = ReadAll(audit);
+  EXPECT_THAT(log, HasSubstr("\"principal\":\"keypad\",\"supervisor\":\"lead\",\"action\":\"mode\""));
+  EXPECT_THAT(log, HasSubstr("\"mode\":\"barge\""));
+  int exit_code = -1;
+  Earshotctl({"audit", "verify", audit}, &exit_code);
+  EXPECT_EQ(exit_code, 0);
 }
 
 TEST(EarshotdSecurityTest, RefusesNonLoopbackAddressWithoutAuthentication) {
