@@ -40,7 +40,7 @@ constexpr char kEal[] = "-l 0 --no-huge --no-pci --no-shconf --no-telemetry -m 2
 constexpr double kHeard = -20.0;
 
 TEST(EarshotdDpdkTest, APortThatDoesNotExistStopsStartUpWithExitCode2) {
-  auto run = RunToCompletion({EARSHOTD_PATH, "--metrics-listen", "127.0.0.1:0", "--dataplane", "dpdk", "--dpdk-eal", kEal, "--dpdk-port",
+  auto run = RunToCompletion({EARSHOTD_PATH, "--dataplane", "dpdk", "--dpdk-eal", kEal, "--dpdk-port",
                               "0000:09:00.0", "--dpdk-ip", kOurIp, "--grpc-listen", "127.0.0.1:0",
                               "--metrics-listen", "127.0.0.1:0"});
   EXPECT_EQ(run.exit_code, 2) << run.err;
@@ -49,7 +49,7 @@ TEST(EarshotdDpdkTest, APortThatDoesNotExistStopsStartUpWithExitCode2) {
 
 TEST(EarshotdDpdkTest, WithoutHugepagesOrNoHugeItSaysWhatToDo) {
   if (HugepagesReserved() > 0) GTEST_SKIP() << "this machine has hugepages reserved";
-  auto run = RunToCompletion({EARSHOTD_PATH, "--metrics-listen", "127.0.0.1:0", "--dataplane", "dpdk", "--dpdk-eal", "-l 0 --no-pci",
+  auto run = RunToCompletion({EARSHOTD_PATH, "--dataplane", "dpdk", "--dpdk-eal", "-l 0 --no-pci",
                               "--dpdk-port", "net_null0", "--dpdk-ip", kOurIp, "--grpc-listen",
                               "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"});
   EXPECT_EQ(run.exit_code, 2) << run.err;
@@ -62,7 +62,7 @@ TEST(EarshotdDpdkTest, ACallThroughTheDpdkPortAndPingOfItsAddress) {
   VethWire wire(std::string(kPeerIp) + "/24");
   if (std::string why = wire.SetUp(); !why.empty()) GTEST_SKIP() << "veth/netns unavailable: " << why;
 
-  Subprocess daemon({EARSHOTD_PATH, "--metrics-listen", "127.0.0.1:0", "--dataplane", "dpdk", "--dpdk-eal", kEal, "--dpdk-port",
+  Subprocess daemon({EARSHOTD_PATH, "--dataplane", "dpdk", "--dpdk-eal", kEal, "--dpdk-port",
                      "net_af_packet0,iface=" + wire.dpdk_if(), "--dpdk-ip", std::string(kOurIp) + "/24",
                      "--grpc-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--rtp-ports",
                      "44000-44099", "--workers", "1"});
