@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "codecs/g711.h"
+#include "tests/support/aligned_snr.h"
 
 namespace earshot {
 namespace {
@@ -67,33 +68,8 @@ double Energy(std::span<const int16_t> samples) {
 
 double Db(double ratio) { return 10.0 * std::log10(std::max(ratio, 1e-12)); }
 
-// SNR of `actual` against `reference` delayed by the best lag in
-// min_lag..max_lag, over reference samples [skip, end - max_lag). A tone
-// repeats every period, so the window must be narrower than one period around
-// the expected delay, or a lag a whole period off looks as good.
-struct Alignment {
-  int lag = 0;
-  double snr_db = -1000.0;
-};
-
-Alignment AlignedSnr(const std::vector<int16_t>& reference, const std::vector<int16_t>& actual,
-                     int min_lag, int max_lag, size_t skip) {
-  Alignment best;
-  const size_t end = std::min(reference.size(), actual.size()) - static_cast<size_t>(max_lag);
-  for (int lag = std::max(0, min_lag); lag <= max_lag; ++lag) {
-    double signal = 0.0;
-    double noise = 0.0;
-    for (size_t i = skip; i < end; ++i) {
-      const double ref = reference[i];
-      const double err = actual[i + static_cast<size_t>(lag)] - ref;
-      signal += ref * ref;
-      noise += err * err;
-    }
-    const double snr = Db(signal / std::max(noise, 1e-9));
-    if (snr > best.snr_db) best = Alignment{lag, snr};
-  }
-  return best;
-}
+using earshot::testing::AlignedSnr;
+using earshot::testing::Alignment;
 
 OpusAudioEncoder MakeEncoder(const OpusOptions& options) {
   auto encoder = OpusAudioEncoder::Create(options);

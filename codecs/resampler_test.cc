@@ -1,4 +1,5 @@
 #include "codecs/resampler.h"
+#include "tests/support/aligned_snr.h"
 
 #include <cmath>
 #include <cstdio>
@@ -32,33 +33,8 @@ std::vector<int16_t> ResampleInTicks(Resampler& resampler, const std::vector<int
   return out;
 }
 
-// SNR of `actual` against `reference` delayed by the lag (min_lag..max_lag)
-// that fits best, over reference samples [skip, end - max_lag): the filters'
-// start from silence is skipped. A tone repeats every period, so the window
-// must be narrower than one period around the expected delay.
-struct Alignment {
-  int lag = 0;
-  double snr_db = -1000.0;
-};
-
-Alignment AlignedSnr(const std::vector<int16_t>& reference, const std::vector<int16_t>& actual,
-                     int min_lag, int max_lag, size_t skip) {
-  Alignment best;
-  const size_t end = std::min(reference.size(), actual.size()) - static_cast<size_t>(max_lag);
-  for (int lag = std::max(0, min_lag); lag <= max_lag; ++lag) {
-    double signal = 0.0;
-    double noise = 0.0;
-    for (size_t i = skip; i < end; ++i) {
-      const double ref = reference[i];
-      const double err = actual[i + static_cast<size_t>(lag)] - ref;
-      signal += ref * ref;
-      noise += err * err;
-    }
-    const double snr = 10.0 * std::log10(signal / std::max(noise, 1e-9));
-    if (snr > best.snr_db) best = Alignment{lag, snr};
-  }
-  return best;
-}
+using earshot::testing::AlignedSnr;
+using earshot::testing::Alignment;
 
 TEST(ResamplerTest, RefusesBadRatesAndQuality) {
   struct Case {
