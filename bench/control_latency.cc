@@ -7,7 +7,18 @@
 // Target (issue 6): p99 of create+add+attach under 2 ms at 100 concurrent
 // requests over loopback.
 //
+// Two ways to load it:
+// - closed loop (default): every client starts its next call as soon as the
+//   last one is done. That measures saturation: with C clients, latency is C
+//   divided by what the server (and, on one machine, this program) can do per
+//   second, whatever each RPC costs alone (Little's law).
+// - open loop (--rate R): set-ups start on a schedule, R per second spread over
+//   the clients, the way a SIP server's calls arrive. Latency is taken from the
+//   scheduled start, so a client held up by the previous call is charged for
+//   the wait (no coordinated omission).
+//
 //   earshot-control-latency --addr 127.0.0.1:50051 --clients 100 --calls 20
+//   earshot-control-latency --clients 100 --calls 20 --rate 500
 
 #include <algorithm>
 #include <atomic>
@@ -58,6 +69,9 @@ int main(int argc, char** argv) {
   app.add_option("--addr", addr, "earshotd's gRPC address");
   app.add_option("--clients", clients, "concurrent clients")->check(CLI::Range(1, 1000));
   app.add_option("--calls", calls, "calls per client")->check(CLI::Range(1, 100000));
+  double rate = 0.0;
+  app.add_option("--rate", rate, "set-ups per second over all clients (0: closed loop, as fast as each client can)")
+      ->check(CLI::Range(0.0, 1e6));
   CLI11_PARSE(app, argc, argv);
 
   auto channel = grpc::CreateChannel(addr, grpc::InsecureChannelCredentials());
@@ -68,6 +82,7 @@ int main(int argc, char** argv) {
   std::vector<Samples> per_client(static_cast<size_t>(clients));
   std::atomic<int> errors{0};
   std::vector<std::thread> threads;
+  const Clock::time_point begin = Clock::now() + std::chrono::milliseconds(100);
   for (int client = 0; client < clients; ++client) {
     threads.emplace_back([&, client] {
       auto sessions = v1::Sessions::NewStub(channel);
@@ -87,7 +102,13 @@ int main(int argc, char** argv) {
           s.set_remote("127.0.0.1:" + std::to_string(port));
           return s;
         };
-        const Clock::time_point start = Clock::now();
+        Clock::time_point start = Clock::now();
+        if (rate > 0.0) {
+          // Call k of client c is set-up number k * clients + c of the whole run.
+          const double offset_s = (static_cast<double>(call) * clients + client) / rate;
+          start = begin + std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(offset_s));
+          std::this_thread::sleep_until(start);
+        }
         v1::CreateSessionRequest create;
         create.set_id(id);
         v1::Session session;
@@ -128,6 +149,7 @@ int main(int argc, char** argv) {
     });
   }
   for (std::thread& thread : threads) thread.join();
+  const double elapsed_s = std::chrono::duration<double>(Clock::now() - begin).count();
   Samples all;
   for (const Samples& samples : per_client) {
     all.setup.insert(all.setup.end(), samples.setup.begin(), samples.setup.end());
@@ -135,8 +157,10 @@ int main(int argc, char** argv) {
     all.add.insert(all.add.end(), samples.add.begin(), samples.add.end());
     all.attach.insert(all.attach.end(), samples.attach.begin(), samples.attach.end());
   }
-  std::printf("%d clients x %d calls against %s, %d errors\n", clients, calls, addr.c_str(),
-              errors.load());
+  std::printf("%d clients x %d calls against %s, %s, %.0f set-ups/s achieved, %d errors\n", clients, calls,
+              addr.c_str(), rate > 0.0 ? ("open loop at " + std::to_string(static_cast<int>(rate)) + "/s").c_str()
+                                       : "closed loop",
+              static_cast<double>(all.setup.size()) / elapsed_s, errors.load());
   Report("create+2 add+attach", all.setup);
   Report("create", all.create);
   Report("add (each)", all.add);

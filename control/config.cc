@@ -36,6 +36,9 @@ constexpr FieldInfo kFields[] = {
     {"drain_timeout_s", "--drain-timeout-s",
      "on SIGTERM refuse new sessions and wait up to this many seconds, 0..86400, for calls to "
      "end (a second signal stops at once)"},
+    {"rtcp_interval_ms", "--rtcp-interval-ms",
+     "RTCP report interval per leg in milliseconds, 500..60000 or 0 (none sent), randomised "
+     "x0.5..1.5 as RFC 3550 asks (which recommends 5000)"},
     {"pin_workers", "--pin-workers", "pin worker threads to cores: true or false"},
     {"dataplane", "--dataplane", "packet back end: kernel or dpdk"},
     {"kernel_io", "--kernel-io", "kernel socket back end: epoll, io_uring or auto"},
@@ -245,6 +248,13 @@ Result<void> ApplyField(Config& config, std::string_view key, const FieldSetting
       return FieldError(*field, setting, "expected 0..86400");
     }
     config.drain_timeout_s = static_cast<int>(*seconds);
+  } else if (key == "rtcp_interval_ms") {
+    std::optional<long> interval = ParseInteger(value);
+    if (!interval || (*interval != 0 && (*interval < kMinRtcpIntervalMs || *interval > kMaxRtcpIntervalMs))) {
+      return FieldError(*field, setting,
+                        fmt::format("expected {}..{} or 0 (no reports)", kMinRtcpIntervalMs, kMaxRtcpIntervalMs));
+    }
+    config.rtcp_interval_ms = static_cast<int>(*interval);
   } else if (key == "pin_workers") {
     std::optional<bool> pin = ParseBool(value);
     if (!pin) return FieldError(*field, setting, "expected true or false");
@@ -421,10 +431,11 @@ std::string Config::ToYaml() const {
   }
   return fmt::format(
       "grpc_listen: \"{}\"\nmetrics_listen: \"{}\"\nrtp_ip: \"{}\"\nrtp_ports: \"{}-{}\"\n"
-      "workers: {}\ntick_ms: {}\nmedia_timeout_s: {}\ndrain_timeout_s: {}\npin_workers: {}\n"
+      "workers: {}\ntick_ms: {}\nmedia_timeout_s: {}\ndrain_timeout_s: {}\nrtcp_interval_ms: {}\n"
+      "pin_workers: {}\n"
       "dataplane: {}\nkernel_io: {}\nlog_format: {}\nlog_level: {}\n",
       grpc_listen.ToString(), metrics_listen.ToString(), rtp_ip, rtp_port_low, rtp_port_high,
-      workers, tick_ms, media_timeout_s, drain_timeout_s, pin_workers,
+      workers, tick_ms, media_timeout_s, drain_timeout_s, rtcp_interval_ms, pin_workers,
       dataplane == DataplaneKind::kKernel ? "kernel" : "dpdk", kernel_io,
       log_format == LogFormat::kText ? "text" : "json",
       kLevelNames[static_cast<int>(log_level)]) + SecurityYaml(*this) +

@@ -27,6 +27,12 @@ enum class LogFormat { kText, kJson };
 enum class LogLevel { kTrace, kDebug, kInfo, kWarn, kError };
 enum class DataplaneKind { kKernel, kDpdk };
 
+// The shortest RTCP interval rtcp_interval_ms accepts. A report (SR + SDES,
+// about 100 bytes with UDP/IP) every 500 ms is 1.6 kbit/s, RFC 3550's 5 % of
+// even a 32 kbit/s Opus call with its headers; RFC 3550 itself recommends 5 s.
+inline constexpr int kMinRtcpIntervalMs = 500;
+inline constexpr int kMaxRtcpIntervalMs = 60000;
+
 struct Config {
   ListenAddress grpc_listen{"127.0.0.1", 50051};
   ListenAddress metrics_listen{"127.0.0.1", 9464};
@@ -37,6 +43,9 @@ struct Config {
   int tick_ms = 20;
   int media_timeout_s = 30;  // 0: never report
   int drain_timeout_s = 0;   // on SIGTERM, wait this long for calls to end
+  // RTCP SR/RR per leg every this many ms x a random 0.5..1.5 (RFC 3550 §6.3.1);
+  // 0: none sent (incoming RTCP is still read). See kMinRtcpIntervalMs.
+  int rtcp_interval_ms = 5000;
   bool pin_workers = false;
   DataplaneKind dataplane = DataplaneKind::kKernel;
   // Kernel back end: "epoll" (recvmmsg/sendmmsg), "io_uring", or "auto"

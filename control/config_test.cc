@@ -63,7 +63,24 @@ INSTANTIATE_TEST_SUITE_P(
                       BadValue{"log_level", "loud", "trace, debug, info, warn or error"},
                       BadValue{"pin_workers", "maybe", "true or false"},
                       BadValue{"dataplane", "xdp", "kernel or dpdk"},
-                      BadValue{"kernel_io", "select", "epoll, io_uring or auto"}));
+                      BadValue{"kernel_io", "select", "epoll, io_uring or auto"},
+                      BadValue{"rtcp_interval_ms", "499", "500..60000 or 0"},
+                      BadValue{"rtcp_interval_ms", "60001", "500..60000 or 0"},
+                      BadValue{"rtcp_interval_ms", "-1", "500..60000 or 0"},
+                      BadValue{"rtcp_interval_ms", "5s", "500..60000 or 0"}));
+
+TEST(ConfigTest, RtcpIntervalDefaultsToRfc3550sFiveSecondsAndTakesItsBounds) {
+  Config config;
+  EXPECT_EQ(config.rtcp_interval_ms, 5000);
+  for (const auto& [text, value] : {std::pair{"500", 500}, std::pair{"60000", 60000}, std::pair{"0", 0}}) {
+    ASSERT_TRUE(ApplyFlag(config, "rtcp_interval_ms", text, "--rtcp-interval-ms").has_value()) << text;
+    EXPECT_EQ(config.rtcp_interval_ms, value);
+  }
+  Result<void> refused = ApplyYamlText(config, "rtcp_interval_ms: 100\n", "earshot.yaml");
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_THAT(refused.error().message, HasSubstr("earshot.yaml:1"));
+  EXPECT_THAT(refused.error().message, HasSubstr("--rtcp-interval-ms"));
+}
 
 TEST(ConfigTest, AcceptsValuesInRange) {
   Config config;
@@ -131,13 +148,15 @@ TEST(ConfigTest, PortRangeMustHoldEveryWorker) {
 TEST(ConfigTest, EffectiveConfigReadsBackToTheSameConfig) {
   Config config;
   ASSERT_TRUE(ApplyYamlText(config, "workers: 3\ntick_ms: 10\nlog_format: json\n"
-                                    "grpc_listen: \"[::1]:6000\"\nrtp_ports: 20000-20100\n",
+                                    "grpc_listen: \"[::1]:6000\"\nrtp_ports: 20000-20100\n"
+                                    "rtcp_interval_ms: 750\n",
                             "a.yaml")
                   .has_value());
   Config again;
   ASSERT_TRUE(ApplyYamlText(again, config.ToYaml(), "effective").has_value());
   EXPECT_EQ(again.ToYaml(), config.ToYaml());
   EXPECT_EQ(again.workers, 3);
+  EXPECT_EQ(again.rtcp_interval_ms, 750);
   EXPECT_EQ(again.grpc_listen.ToString(), "[::1]:6000");
 }
 

@@ -100,6 +100,7 @@ int Run(const Config& config) {
   pool_options.port_low = config.rtp_port_low;
   pool_options.port_high = config.rtp_port_high;
   pool_options.media_timeout = std::chrono::seconds(config.media_timeout_s);
+  pool_options.rtcp_interval = std::chrono::milliseconds(config.rtcp_interval_ms);
   Result<dataplane::KernelIoMode> io_mode = dataplane::ParseKernelIoMode(config.kernel_io);
   if (!io_mode) {
     Log(LogLevel::kError, "start_failed", {{"why", io_mode.error().message}});

@@ -54,6 +54,20 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
   // gRPC sets SO_REUSEPORT by default: a second earshotd on the same address would
   // then share (and silently split) the control traffic instead of failing.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  // The synchronous server runs each call on a thread of its pool and, by
+  // default, lets a thread exit as soon as more than two are idle: under a burst
+  // of concurrent set-ups that meant a thread created and torn down per call
+  // (page faults, malloc arena clean-up), most of the CPU of an RPC. Idle
+  // threads now stay, up to kIdleControlThreads; the quota bounds how many a
+  // flood of requests can make (beyond it gRPC answers RESOURCE_EXHAUSTED).
+  constexpr int kIdleControlThreads = 128;
+  constexpr int kMaxControlThreads = 512;
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MIN_POLLERS, 2);
+  builder.SetSyncServerOption(grpc::ServerBuilder::SyncServerOption::MAX_POLLERS,
+                              kIdleControlThreads);
+  grpc::ResourceQuota quota("earshotd-control");
+  quota.SetMaxThreads(kMaxControlThreads);
+  builder.SetResourceQuota(quota);
   int bound_port = 0;
   builder.AddListeningPort(config.grpc_listen.ToString(), server->security_->credentials,
                            &bound_port);

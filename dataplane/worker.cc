@@ -50,6 +50,7 @@ Worker::Worker(WorkerOptions options, std::unique_ptr<PacketIo> io)
       // Control threads take turns at pushing commands (push_mutex_) and popping
       // replies (reply_mutex_); the worker thread alone pops commands and pushes
       // replies.
+      reply_signals_(options_.command_queue),
       commands_(options_.command_queue, SpscQueue<Envelope>::SideCheck::kSerializedByCaller,
                 SpscQueue<Envelope>::SideCheck::kSoleThread),
       replies_(options_.command_queue, SpscQueue<Reply>::SideCheck::kSoleThread,
@@ -83,7 +84,6 @@ void Worker::Stop() {
 }
 
 Result<ReplyValue> Worker::Call(Command command, std::chrono::milliseconds timeout) {
-  constexpr auto kReplyPoll = std::chrono::microseconds(200);
   uint64_t sequence = 0;
   {
     std::lock_guard lock(push_mutex_);
@@ -98,17 +98,17 @@ Result<ReplyValue> Worker::Call(Command command, std::chrono::milliseconds timeo
   }
   if (io_ != nullptr) io_->Wake();
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  std::unique_lock lock(reply_mutex_);
   for (;;) {
-    bool others = false;
+    // Read before looking, so that an answer arriving after the look changes
+    // the word and the wait below returns at once.
+    const uint32_t observed = reply_signals_.Observe(sequence);
+    std::unique_lock lock(reply_mutex_);
     while (std::optional<Reply> reply = replies_.TryPop()) {
       // What a caller that timed out leaves behind is freed here, on the
       // control side, where it was made.
       if (abandoned_.erase(reply->sequence) > 0) continue;
-      others |= reply->sequence != sequence;
       replies_for_others_.insert_or_assign(reply->sequence, std::move(*reply));
     }
-    if (others) reply_ready_.notify_all();
     auto mine = replies_for_others_.find(sequence);
     if (mine != replies_for_others_.end()) {
       Reply reply = std::move(mine->second);
@@ -122,7 +122,8 @@ Result<ReplyValue> Worker::Call(Command command, std::chrono::milliseconds timeo
       return MakeError(ErrorCode::kUnavailable,
                        fmt::format("worker {} did not answer within {} ms", index(), timeout.count()));
     }
-    reply_ready_.wait_until(lock, std::min<std::chrono::steady_clock::time_point>(deadline, now + kReplyPoll));
+    lock.unlock();
+    reply_signals_.Wait(sequence, observed, deadline - now);
   }
 }
 
@@ -150,8 +151,9 @@ void Worker::DrainCommands() {
     if (!envelope) return;
     Bump(counters_.commands);
     Reply reply = Execute(*envelope);
+    const uint64_t sequence = reply.sequence;
     (void)replies_.TryPush(std::move(reply));
-    reply_ready_.notify_all();
+    reply_signals_.Signal(sequence);
   }
 }
 

@@ -24,7 +24,6 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
-#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <set>
@@ -36,6 +35,7 @@
 #include "codecs/result.h"
 #include "dataplane/commands.h"
 #include "dataplane/packet_io.h"
+#include "dataplane/reply_signal.h"
 #include "dataplane/spsc_queue.h"
 
 namespace earshot::dataplane {
@@ -53,8 +53,8 @@ struct WorkerOptions {
   std::chrono::milliseconds media_timeout{30000};
   // RTCP reports per leg (RFC 3550 §6.2): every interval x a random 0.5..1.5,
   // the first after half of that. 0 (the default for a bare Worker): none are
-  // sent, incoming RTCP is still read. WorkerPool (earshotd) turns them on at
-  // 5 s, the RFC's minimum.
+  // sent, incoming RTCP is still read. earshotd sets it from rtcp_interval_ms
+  // (default 5 s, the RFC's recommended minimum).
   std::chrono::milliseconds rtcp_interval{0};
 };
 
@@ -165,10 +165,9 @@ class Worker {
   std::mutex push_mutex_;
   uint64_t next_sequence_ = 0;  // guarded by push_mutex_
   std::mutex reply_mutex_;
-  // Notified by the worker (without a lock) after it answers; waiters also look
-  // again every kReplyPoll in case a notification fell between their check and
-  // their wait.
-  std::condition_variable reply_ready_;
+  // Rung by the worker (without a lock) after it answers a call; each caller
+  // sleeps on its own call's word (reply_signal.h).
+  ReplySignals reply_signals_;
   std::map<uint64_t, Reply> replies_for_others_;  // guarded by reply_mutex_
   std::set<uint64_t> abandoned_;                  // callers that gave up; guarded by reply_mutex_
   SpscQueue<Envelope> commands_;

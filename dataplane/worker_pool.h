@@ -24,7 +24,8 @@ struct WorkerPoolOptions {
   uint16_t port_high = 39999;
   uint32_t max_sessions_per_worker = 4096;
   std::chrono::milliseconds media_timeout{30000};
-  std::chrono::milliseconds rtcp_interval{5000};  // see WorkerOptions::rtcp_interval
+  // See WorkerOptions::rtcp_interval; earshotd sets it from rtcp_interval_ms.
+  std::chrono::milliseconds rtcp_interval{5000};
 };
 
 struct WorkerSnapshot {

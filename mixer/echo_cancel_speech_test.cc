@@ -3,22 +3,28 @@
 // wire hybrid (30 ms late, about -9 dB, dispersed over a few milliseconds),
 // mixed with the customer's own speech from 10 s to 16 s (double talk), and
 // everything travels as G.711. What the agent hears is measured:
-// - echo return loss enhancement (ERLE) on the far-end-only stretches: the
-//   issue's target is >= 20 dB after at most 2 s of convergence; SpeexDSP's
-//   canceller with the default 128 ms tail gets there in its third second
-//   (printed per second), so this asserts >= 20 dB from 3 s to 10 s and after
-//   the double talk (without the canceller: ~0 dB);
+// - echo return loss enhancement (ERLE) on the far-end-only stretches, per
+//   second (printed): the target is >= 20 dB after at most 2 s of
+//   convergence with the default 128 ms tail, so every second from 2 s to
+//   10 s, and every second from 1 s after the double talk on, must reach
+//   20 dB (without the canceller: ~0 dB);
 // - the customer's speech through double talk: correlation with the clean
 //   recording >= 0.9.
 // Both the customer's voice and the echo reach the leg through the PSTN's
 // 300-3400 Hz channel (ITU-T G.712), modelled by a 300 Hz high-pass; "clean"
-// is the band-limited voice.
+// is the band-limited voice. The agent hears the customer's line some ticks
+// later (jitter buffer, mix, SpeexDSP's own frame delay): that delay is
+// measured on the double talk and the ERLE compares the echo with what was
+// heard that much later.
 
 #include <algorithm>
 #include <cmath>
 #include <deque>
+#include <optional>
+#include <string>
 #include <vector>
 
+#include <fmt/format.h>
 #include <gtest/gtest.h>
 
 #include "codecs/g711.h"
@@ -46,7 +52,6 @@ struct EchoRun {
   std::vector<int16_t> echo_in;      // the echo alone, as it entered the customer leg
   std::vector<int16_t> near_speech;  // the customer's clean speech, as it entered
   std::vector<int16_t> heard;        // what the agent heard
-  int jitter_delay_samples = 0;      // from the customer's input to the agent's ear
 };
 
 // The low edge of the telephone channel: a second-order Butterworth high-pass
@@ -146,8 +151,6 @@ EchoRun RunCall(const std::vector<int16_t>& agent_speech, const std::vector<int1
     (void)agent_ear.Decode(outputs[1].payload, pcm);
     run.heard.insert(run.heard.end(), pcm, pcm + kTick);
   }
-  const JitterBuffer& jitter = session->leg(0)->jitter_buffer();
-  run.jitter_delay_samples = static_cast<int>(jitter.BufferedSamples()) + kTick;
   return run;
 }
 
@@ -157,18 +160,15 @@ double Energy(const std::vector<int16_t>& signal, size_t from, size_t to) {
   return energy;
 }
 
-// Echo return loss enhancement over [from, to): the echo's energy at the
-// leg's input against what the agent heard, over the same stretch shifted by
-// the path's delay (a few ticks either way make no difference over seconds).
-double ErleDb(const EchoRun& run, size_t from, size_t to) {
-  const size_t shift = static_cast<size_t>(run.jitter_delay_samples);
-  return 10.0 * std::log10(Energy(run.echo_in, from, to) / (Energy(run.heard, from + shift, to + shift) + 1.0));
-}
+struct Correlation {
+  double value = 0.0;
+  size_t lag = 0;  // samples from the customer's line to the agent's ear
+};
 
 // The best normalised correlation of the clean near speech in [from, to) with
 // what was heard, over delays up to 200 ms.
-double DoubleTalkCorrelation(const EchoRun& run, size_t from, size_t to) {
-  double best = 0.0;
+Correlation DoubleTalkCorrelation(const EchoRun& run, size_t from, size_t to) {
+  Correlation best;
   for (size_t delay = 0; delay <= 1600; delay += 8) {
     double dot = 0.0, a2 = 0.0, b2 = 0.0;
     for (size_t i = from; i < to && i + delay < run.heard.size(); ++i) {
@@ -178,9 +178,17 @@ double DoubleTalkCorrelation(const EchoRun& run, size_t from, size_t to) {
       a2 += a * a;
       b2 += b * b;
     }
-    best = std::max(best, dot / std::sqrt(a2 * b2 + 1e-9));
+    const double value = dot / std::sqrt(a2 * b2 + 1e-9);
+    if (value > best.value) best = Correlation{value, delay};
   }
   return best;
+}
+
+// Echo return loss enhancement over [from, to): the echo's energy at the
+// leg's input against what the agent heard over the same stretch `lag`
+// samples later.
+double ErleDb(const EchoRun& run, size_t lag, size_t from, size_t to) {
+  return 10.0 * std::log10(Energy(run.echo_in, from, to) / (Energy(run.heard, from + lag, to + lag) + 1.0));
 }
 
 TEST(EchoCancelSpeechTest, HybridEchoIsCancelledAndTheCustomerSurvivesDoubleTalk) {
@@ -196,26 +204,35 @@ TEST(EchoCancelSpeechTest, HybridEchoIsCancelledAndTheCustomerSurvivesDoubleTalk
   EchoRun plain = RunCall(agent->samples, customer_line, false);
   EchoRun cancelled = RunCall(agent->samples, customer_line, true);
 
-  const double erle_plain = ErleDb(plain, 2 * kRate, kDoubleTalkFrom);
-  const double erle_early = ErleDb(cancelled, 3 * kRate, kDoubleTalkFrom);
-  const double erle_late = ErleDb(cancelled, kDoubleTalkTo + kRate, (kSeconds - 1) * kRate);
-  const double correlation_plain = DoubleTalkCorrelation(plain, kDoubleTalkFrom, kDoubleTalkTo);
-  const double correlation = DoubleTalkCorrelation(cancelled, kDoubleTalkFrom, kDoubleTalkTo);
-  RecordProperty("erle_db_3_to_10_s", std::to_string(erle_early));
-  RecordProperty("erle_db_after_double_talk", std::to_string(erle_late));
-  RecordProperty("erle_db_without_canceller", std::to_string(erle_plain));
-  RecordProperty("double_talk_correlation", std::to_string(correlation));
-  for (size_t second = 0; second < 10; ++second) {
-    std::printf("ERLE in second %zu: %.1f dB\n", second,
-                ErleDb(cancelled, second * kRate, (second + 1) * kRate));
+  const Correlation correlation_plain = DoubleTalkCorrelation(plain, kDoubleTalkFrom, kDoubleTalkTo);
+  const Correlation correlation = DoubleTalkCorrelation(cancelled, kDoubleTalkFrom, kDoubleTalkTo);
+  const double erle_plain = ErleDb(plain, correlation_plain.lag, 2 * kRate, kDoubleTalkFrom);
+  std::printf("customer line to agent's ear: %zu samples (without canceller %zu)\n", correlation.lag,
+              correlation_plain.lag);
+  std::string per_second;
+  double worst_converged = 1e9;
+  for (size_t second = 0; second < kSeconds; ++second) {
+    const size_t from = second * kRate;
+    if (from + kRate > kDoubleTalkFrom && from < kDoubleTalkTo) continue;  // not far-end only
+    const double erle = ErleDb(cancelled, correlation.lag, from, from + kRate);
+    per_second += fmt::format(" {}s:{:.1f}", second, erle);
+    std::printf("ERLE in second %zu (%zu-%zu s): %.1f dB\n", second, second, second + 1, erle);
+    // Converged: 2 s after the start, 1 s after the double talk ended.
+    const bool converged = second >= 2 && (from < kDoubleTalkFrom || from >= kDoubleTalkTo + kRate);
+    if (converged) {
+      worst_converged = std::min(worst_converged, erle);
+      EXPECT_GE(erle, 20.0) << "ERLE in second " << second;
+    }
   }
-  std::printf("ERLE %.1f dB (3-10 s), %.1f dB (17-19 s), without canceller %.1f dB; "
+  RecordProperty("erle_db_per_second", per_second);
+  RecordProperty("erle_db_worst_from_2_s", std::to_string(worst_converged));
+  RecordProperty("erle_db_without_canceller", std::to_string(erle_plain));
+  RecordProperty("double_talk_correlation", std::to_string(correlation.value));
+  std::printf("ERLE worst second from 2 s: %.1f dB, without canceller %.1f dB; "
               "double-talk correlation %.3f (without canceller %.3f)\n",
-              erle_early, erle_late, erle_plain, correlation, correlation_plain);
+              worst_converged, erle_plain, correlation.value, correlation_plain.value);
   EXPECT_LT(erle_plain, 3.0) << "the echo path must really echo";
-  EXPECT_GE(erle_early, 20.0);
-  EXPECT_GE(erle_late, 20.0);
-  EXPECT_GE(correlation, 0.9);
+  EXPECT_GE(correlation.value, 0.9);
 }
 
 }  // namespace

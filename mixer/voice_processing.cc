@@ -47,6 +47,11 @@ Result<VoiceProcessor> VoiceProcessor::Create(const VoiceProcessingOptions& opti
   VoiceProcessor processor(options, tick_samples, delay_ticks);
   int rate = sample_rate_hz;
   if (options.echo_cancel) {
+    // One SpeexDSP frame per tick. Splitting the 20 ms tick into 10 or 5 ms
+    // frames adapts more often and converges faster in the first second
+    // (measured ERLE in second 1: 18.8 / 17.0 dB against 11.1 dB), but the
+    // smaller blocks settle 4-8 dB lower and recover worse after double talk
+    // (20 against 32 dB), so whole ticks it is.
     processor.echo_.reset(
         speex_echo_state_init(tick_samples, options.echo_tail_ms * sample_rate_hz / 1000));
     if (processor.echo_ == nullptr) return MakeError(ErrorCode::kInternal, "speex_echo_state_init failed");
@@ -60,9 +65,17 @@ Result<VoiceProcessor> VoiceProcessor::Create(const VoiceProcessingOptions& opti
     return MakeError(ErrorCode::kInternal, "speex_preprocess_state_init failed");
   }
   SpeexPreprocessState* preprocess = processor.preprocess_.get();
-  int denoise = options.noise_suppress ? 1 : 0;
+  // SpeexDSP applies the preprocessor's spectral gains, the residual echo
+  // suppressor's included, only with "denoise" on (preprocess.c: "If noise
+  // suppression is off, don't apply the gain"). So the canceller turns it on
+  // too and, when noise suppression was not asked for, floors the noise at
+  // 0 dB: steady noise passes untouched and only the echo is suppressed.
+  // Measured on mixer/echo_cancel_speech_test.cc (128 ms tail, 8 kHz), ERLE
+  // per second from 0 s: 0.1 5.6 13.5 20.4 ... dB without the suppressor
+  // applied, 0.8 11.1 22.2 26.3 ... dB with it.
+  int denoise = options.noise_suppress || options.echo_cancel ? 1 : 0;
   speex_preprocess_ctl(preprocess, SPEEX_PREPROCESS_SET_DENOISE, &denoise);
-  int noise_db = options.noise_suppress_db;
+  int noise_db = options.noise_suppress ? options.noise_suppress_db : 0;
   speex_preprocess_ctl(preprocess, SPEEX_PREPROCESS_SET_NOISE_SUPPRESS, &noise_db);
   int agc = options.agc ? 1 : 0;
   speex_preprocess_ctl(preprocess, SPEEX_PREPROCESS_SET_AGC, &agc);

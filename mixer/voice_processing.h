@@ -17,6 +17,13 @@
 // that the tail covers the rest; too much delay makes the echo arrive before
 // its reference, which no filter can cancel, so the default is none.
 //
+// What the adaptive filter leaves, SpeexDSP's preprocessor suppresses from its
+// own estimate of the residual echo; that suppressor is always on with the
+// canceller, noise suppression or not (voice_processing.cc says why it needs
+// to be switched on explicitly). Its overlap-add delays what the leg's far end
+// says by one tick (measured: 20 ms more from the customer's line to the
+// agent's ear than without voice processing).
+//
 // Hot path: Process and NoteSent allocate nothing (SpeexDSP's states and the
 // delay line are sized at Create) and run on the leg's core (STYLE.md §1, §3).
 

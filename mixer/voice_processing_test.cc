@@ -53,6 +53,28 @@ TEST(VoiceProcessorTest, NoiseSuppressionLowersSteadyNoise) {
   EXPECT_EQ(processor.counters().frames, 150u);
 }
 
+// The canceller switches SpeexDSP's gains on for its residual echo
+// suppressor; with noise suppression off, noise must still pass as it was.
+TEST(VoiceProcessorTest, CancellerWithoutNoiseSuppressionLeavesSteadyNoiseAlone) {
+  VoiceProcessingOptions options;
+  options.echo_cancel = true;
+  VoiceProcessor processor = std::move(*VoiceProcessor::Create(options, 8000, kTick));
+  std::mt19937 random(3);
+  std::normal_distribution<double> noise(0.0, 300.0);
+  const std::vector<int16_t> silence(kTick, 0);
+  std::vector<int16_t> before, after;
+  for (int tick = 0; tick < 150; ++tick) {
+    std::vector<int16_t> frame(kTick);
+    for (int16_t& sample : frame) sample = static_cast<int16_t>(std::lround(noise(random)));
+    if (tick >= 100) before.insert(before.end(), frame.begin(), frame.end());
+    processor.Process(frame);
+    processor.NoteSent(silence);
+    if (tick >= 100) after.insert(after.end(), frame.begin(), frame.end());
+  }
+  // The canceller's DC notch takes a little of the noise's lowest band.
+  EXPECT_NEAR(LevelDb(after), LevelDb(before), 1.5);
+}
+
 TEST(VoiceProcessorTest, CancellerUsesSilenceUntilTheDelayLineHasFilled) {
   VoiceProcessingOptions options;
   options.echo_cancel = true;

@@ -7,6 +7,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <regex>
 #include <thread>
@@ -99,7 +100,14 @@ class EarshotdApiTest : public ::testing::Test {
 
   // Talks until every phone has received at least `packets` more packets (at
   // most 10 s): on a loaded machine the ticks take longer, not the audio.
-  static void TalkUntilHeard(const std::vector<RtpPhone*>& phones, size_t packets) {
+  //
+  // Then, when `heard` is given, goes on until it holds (within the same 10 s):
+  // when this process is starved for a moment, the phones send late, the
+  // jitter buffers run dry, and the last 200 ms can be concealment fading out
+  // rather than the tones. A routing error never satisfies `heard`, so it still
+  // fails the EXPECTs that follow; a slow machine only takes longer.
+  static void TalkUntilHeard(const std::vector<RtpPhone*>& phones, size_t packets,
+                             const std::function<bool()>& heard = nullptr) {
     std::vector<size_t> before;
     for (RtpPhone* phone : phones) before.push_back(phone->packets().size());
     for (int round = 0; round < 500; ++round) {
@@ -108,7 +116,7 @@ class EarshotdApiTest : public ::testing::Test {
       for (size_t i = 0; i < phones.size(); ++i) {
         enough &= phones[i]->packets().size() >= before[i] + packets;
       }
-      if (enough) return;
+      if (enough && (!heard || heard())) return;
     }
   }
 
@@ -159,19 +167,19 @@ TEST_F(EarshotdApiTest, SupervisedCallThroughTheApi) {
   std::vector<RtpPhone*> phones = {&customer, &agent, &supervisor};
   // tshark watches what Earshot sends the customer through all three modes.
   earshot::testing::RtpCapture capture(customer.port(), 3);
-  TalkUntilHeard(phones, 30);
+  TalkUntilHeard(phones, 30, [&] { return supervisor.Level(440.0) > kHeard && supervisor.Level(770.0) > kHeard; });
   EXPECT_GT(supervisor.Level(440.0), kHeard);
   EXPECT_GT(supervisor.Level(770.0), kHeard);
   EXPECT_LT(customer.Level(1170.0), kSilent);
   EXPECT_LT(agent.Level(1170.0), kSilent);
 
   ASSERT_TRUE(SetMode("call-1", "sup", v1::MODE_WHISPER).ok());
-  TalkUntilHeard(phones, 20);
+  TalkUntilHeard(phones, 20, [&] { return agent.Level(1170.0) > kHeard; });
   EXPECT_GT(agent.Level(1170.0), kHeard);
   EXPECT_LT(customer.Level(1170.0), kSilent);
 
   ASSERT_TRUE(SetMode("call-1", "sup", v1::MODE_BARGE).ok());
-  TalkUntilHeard(phones, 20);
+  TalkUntilHeard(phones, 20, [&] { return agent.Level(1170.0) > kHeard && customer.Level(1170.0) > kHeard; });
   EXPECT_GT(agent.Level(1170.0), kHeard);
   EXPECT_GT(customer.Level(1170.0), kHeard);
 

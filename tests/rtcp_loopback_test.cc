@@ -25,37 +25,19 @@
 #include "dataplane/rtcp_writer.h"
 #include "dataplane/rtp_packet.h"
 #include "dataplane/worker.h"
+#include "tests/support/loopback_udp.h"
 
 namespace earshot::dataplane {
 namespace {
 
 using namespace std::chrono_literals;
+using earshot::testing::BindLoopbackUdp;
+using earshot::testing::LocalPortOf;
 using mixer::Role;
 using mixer::SupervisorMode;
 
 constexpr auto kCallTimeout = 2000ms;
 constexpr uint32_t kPeerSsrc = 0xBEEF;
-
-int BoundSocket(uint16_t port) {
-  const int fd = socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in local{};
-  local.sin_family = AF_INET;
-  local.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  local.sin_port = htons(port);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
-    close(fd);
-    return -1;
-  }
-  fcntl(fd, F_SETFL, O_NONBLOCK);
-  return fd;
-}
-
-uint16_t PortOf(int fd) {
-  sockaddr_in local{};
-  socklen_t length = sizeof local;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length);
-  return ntohs(local.sin_port);
-}
 
 struct SeenSr {
   uint64_t ntp;
@@ -74,14 +56,14 @@ class RtcpPeer {
  public:
   explicit RtcpPeer(bool mux) : mux_(mux) {
     if (mux) {
-      rtp_fd_ = BoundSocket(0);
+      rtp_fd_ = BindLoopbackUdp(0);
       rtcp_fd_ = rtp_fd_;
       return;
     }
     for (uint16_t port = 42400; port < 42500 && rtcp_fd_ < 0; port += 2) {
-      rtp_fd_ = BoundSocket(port);
+      rtp_fd_ = BindLoopbackUdp(port);
       if (rtp_fd_ < 0) continue;
-      rtcp_fd_ = BoundSocket(static_cast<uint16_t>(port + 1));
+      rtcp_fd_ = BindLoopbackUdp(static_cast<uint16_t>(port + 1));
       if (rtcp_fd_ < 0) close(rtp_fd_);
     }
   }
@@ -89,7 +71,7 @@ class RtcpPeer {
     close(rtp_fd_);
     if (!mux_) close(rtcp_fd_);
   }
-  uint16_t port() const { return PortOf(rtp_fd_); }
+  uint16_t port() const { return LocalPortOf(rtp_fd_); }
   void SendTo(uint16_t port) { port_ = port; }
 
   void SendRtp() {

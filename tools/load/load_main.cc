@@ -93,6 +93,7 @@ int Run(const LoadOptions& options) {
                             t.packets_sent,
                             t.packets_received,
                             t.lost,
+                            t.not_sent,
                             t.missing + t.unexpected,
                             static_cast<double>(progress.lateness_p99_ns) / 1e6,
                             progress.cpu_percent};
@@ -130,6 +131,7 @@ int Run(const LoadOptions& options) {
   report.srtp_failures = t.srtp_failures;
   report.rx_rtcp = t.rx_rtcp;
   report.lost = t.lost;
+  report.not_sent = t.not_sent;
   report.sequence_errors = t.sequence_errors;
   report.streams = t.streams;
   report.streams_without_packets = t.streams_without_packets;

@@ -21,7 +21,8 @@ double LoadReport::tool_cpu_percent() const {
 }
 
 int ExitCodeOf(const LoadReport& report) {
-  const bool clean = report.semantic_errors() == 0 && report.lost == 0 && report.srtp_failures == 0 &&
+  const bool clean = report.semantic_errors() == 0 && report.lost == 0 && report.not_sent == 0 &&
+                     report.srtp_failures == 0 &&
                      report.streams_without_packets == 0 && report.rpc_failures.empty() &&
                      report.calls_failed == 0 && report.calls_up > 0;
   return clean ? 0 : 1;
@@ -62,6 +63,7 @@ nlohmann::json ToJson(const LoadReport& r) {
         {"srtp_failures", r.srtp_failures},
         {"rtcp", r.rx_rtcp},
         {"lost", r.lost},
+        {"not_sent", r.not_sent},
         {"loss_ratio", r.loss_ratio()},
         {"sequence_errors", r.sequence_errors},
         {"streams", r.streams},
@@ -113,6 +115,7 @@ std::string FormatTable(const LoadReport& r) {
                   r.packets_received, r.send_errors, r.rx_malformed, r.srtp_failures));
   row("loss", fmt::format("{} packets ({:.4f} %), {} sequence errors", r.lost, 100.0 * r.loss_ratio(),
                           r.sequence_errors));
+  row("not sent by earshotd", fmt::format("{} packets (RTP timestamp gaps: ticks it skipped)", r.not_sent));
   row("streams without packets", fmt::format("{} of {}", r.streams_without_packets, r.streams));
   row("jitter", fmt::format("mean {:.2f} ms, max {:.2f} ms", r.jitter_ms_mean, r.jitter_ms_max));
   row("semantic errors", fmt::format("{} ({} missing, {} unexpected) in {} windows ({} skipped)",
@@ -138,9 +141,9 @@ std::string FormatTable(const LoadReport& r) {
 }
 
 std::string FormatProgress(const ProgressFigures& f) {
-  return fmt::format("[{:6.1f}s] calls {}/{}  sent {}  received {}  lost {}  semantic errors {}  "
+  return fmt::format("[{:6.1f}s] calls {}/{}  sent {}  received {}  lost {}  not sent {}  semantic errors {}  "
                      "lateness p99 {:.2f} ms  cpu {:.0f}%",
-                     f.elapsed_s, f.calls_up, f.calls, f.packets_sent, f.packets_received, f.lost,
+                     f.elapsed_s, f.calls_up, f.calls, f.packets_sent, f.packets_received, f.lost, f.not_sent,
                      f.semantic_errors, f.lateness_p99_ms, f.cpu_percent);
 }
 

@@ -51,6 +51,7 @@ struct LoadReport {
   int64_t srtp_failures = 0;  // --srtp: received packets that did not authenticate
   int64_t rx_rtcp = 0;        // earshotd's RTCP reports
   int64_t lost = 0;
+  int64_t not_sent = 0;  // earshotd skipped them (RTP timestamp gaps): audio missing all the same
   int64_t sequence_errors = 0;
   int64_t streams = 0;
   int64_t streams_without_packets = 0;
@@ -82,8 +83,8 @@ struct LoadReport {
   double tool_cpu_percent() const;
 };
 
-// 0 when clean; 1 when any semantic error, loss, silent stream, failed RPC or
-// failed call.
+// 0 when clean; 1 when any semantic error, loss, packet not sent, silent
+// stream, failed RPC or failed call.
 int ExitCodeOf(const LoadReport& report);
 
 nlohmann::json ToJson(const LoadReport& report);
@@ -96,6 +97,7 @@ struct ProgressFigures {
   int64_t packets_sent = 0;
   int64_t packets_received = 0;
   int64_t lost = 0;
+  int64_t not_sent = 0;
   int64_t semantic_errors = 0;
   double lateness_p99_ms = 0.0;
   double cpu_percent = 0.0;

@@ -30,6 +30,9 @@ TEST(LoadReport, SemanticErrorsLossSilenceAndRpcFailuresExitOne) {
   LoadReport lost = CleanReport();
   lost.lost = 1;
   EXPECT_EQ(ExitCodeOf(lost), 1);
+  LoadReport skipped = CleanReport();
+  skipped.not_sent = 4;
+  EXPECT_EQ(ExitCodeOf(skipped), 1) << "ticks earshotd skipped are missing audio";
   LoadReport silent = CleanReport();
   silent.streams_without_packets = 1;
   EXPECT_EQ(ExitCodeOf(silent), 1);
@@ -44,6 +47,7 @@ TEST(LoadReport, SemanticErrorsLossSilenceAndRpcFailuresExitOne) {
 TEST(LoadReport, JsonHasTheFieldsScriptsGateOn) {
   LoadReport report = CleanReport();
   report.lost = 3;
+  report.not_sent = 5;
   report.missing = 1;
   report.unexpected = 2;
   report.rpc_failures["UNAVAILABLE"] = 2;
@@ -51,6 +55,7 @@ TEST(LoadReport, JsonHasTheFieldsScriptsGateOn) {
   const nlohmann::json json = ToJson(report);
   EXPECT_EQ(json["run_id"], "r1");
   EXPECT_EQ(json["packets"]["lost"], 3);
+  EXPECT_EQ(json["packets"]["not_sent"], 5);
   EXPECT_NEAR(json["packets"]["loss_ratio"].get<double>(), 3.0 / 9003.0, 1e-9);
   EXPECT_EQ(json["semantic"]["errors"], 3);
   EXPECT_EQ(json["semantic"]["missing"], 1);
@@ -76,9 +81,10 @@ TEST(LoadReport, TableSaysWhenTheToolIsTheBottleneck) {
 }
 
 TEST(LoadReport, ProgressLineCarriesTheRunningFigures) {
-  const std::string line = FormatProgress({3.0, 10, 20, 1500, 1400, 2, 1, 0.25, 12.0});
+  const std::string line = FormatProgress({3.0, 10, 20, 1500, 1400, 2, 7, 1, 0.25, 12.0});
   EXPECT_NE(line.find("calls 10/20"), std::string::npos) << line;
   EXPECT_NE(line.find("lost 2"), std::string::npos) << line;
+  EXPECT_NE(line.find("not sent 7"), std::string::npos) << line;
   EXPECT_NE(line.find("semantic errors 1"), std::string::npos) << line;
   EXPECT_NE(line.find("lateness p99 0.25 ms"), std::string::npos) << line;
 }

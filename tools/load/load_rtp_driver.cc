@@ -170,7 +170,7 @@ Result<void> RtpDriver::Open() {
     leg.timestamp_step = static_cast<uint32_t>(codec.rtp_clock_hz / 50);
     leg.payload_type = static_cast<uint8_t>(codec.payload_type);
     leg.tone = &tone_streams_[static_cast<size_t>((leg.call % 4) * parties_ + leg.party)];
-    leg.rx = RtpStreamStats(codec.rtp_clock_hz);
+    leg.rx = RtpStreamStats(codec.rtp_clock_hz, options_.ptime_ms);
     Result<StreamDecoder> decoder = StreamDecoder::Create(options_.CodecOf(leg.party));
     if (!decoder) return tl::unexpected(decoder.error());
     leg.decoder.emplace(std::move(*decoder));
@@ -534,6 +534,7 @@ void RtpDriver::SendCall(Call& call, int64_t deadline_ns) {
 
 void RtpDriver::UpdateStreamTotals() {
   int64_t lost = 0;
+  int64_t not_sent = 0;
   int64_t sequence_errors = 0;
   int64_t streams = 0;
   int64_t silent = 0;
@@ -547,11 +548,13 @@ void RtpDriver::UpdateStreamTotals() {
       continue;
     }
     lost += std::max<int64_t>(leg.rx.lost(), 0);
+    not_sent += leg.rx.not_sent();
     sequence_errors += leg.rx.sequence_errors();
     jitter_sum += leg.rx.jitter_ms();
     jitter_max = std::max(jitter_max, leg.rx.jitter_ms());
   }
   totals_.lost = lost;
+  totals_.not_sent = not_sent;
   totals_.sequence_errors = sequence_errors;
   totals_.streams = streams;
   totals_.streams_without_packets = silent;

@@ -91,6 +91,9 @@ struct DriverTotals {
   int64_t rx_rtcp = 0;         // earshotd's RTCP reports (rtcp-mux), not judged
   int64_t rx_before_up = 0;    // arrived before the call was up (not judged)
   int64_t lost = 0;
+  // Packets earshotd never sent: RTP timestamp jumps over skipped ticks, which
+  // sequence numbers do not show (RtpStreamStats::not_sent).
+  int64_t not_sent = 0;
   int64_t sequence_errors = 0;
   int64_t streams = 0;                   // legs of calls that were up
   int64_t streams_without_packets = 0;   // of those, legs that never received anything

@@ -10,6 +10,7 @@ void RtpStreamStats::OnPacket(uint16_t seq, uint32_t timestamp, int64_t arrival_
   const double arrival_ts = static_cast<double>(arrival_ns) * clock_rate_hz_ / 1e9;
   if (received_ == 0) {
     first_ = highest_ = seq;
+    first_timestamp_ = highest_timestamp_ = timestamp;
     seen_ = 1;
     received_ = 1;
     last_transit_ = arrival_ts - timestamp;
@@ -19,6 +20,7 @@ void RtpStreamStats::OnPacket(uint16_t seq, uint32_t timestamp, int64_t arrival_
   const auto delta = static_cast<int16_t>(static_cast<uint16_t>(seq - static_cast<uint16_t>(highest_)));
   if (delta > 0) {
     highest_ += delta;
+    highest_timestamp_ += static_cast<int32_t>(timestamp - static_cast<uint32_t>(highest_timestamp_));
     seen_ = delta >= 64 ? 1 : (seen_ << delta) | 1u;
   } else {
     const int back = -delta;
@@ -37,6 +39,15 @@ void RtpStreamStats::OnPacket(uint16_t seq, uint32_t timestamp, int64_t arrival_
   if (d < -2147483648.0) d += 4294967296.0;
   last_transit_ = transit;
   jitter_ts_ += (std::fabs(d) - jitter_ts_) / 16.0;
+}
+
+int64_t RtpStreamStats::not_sent() const {
+  if (received_ == 0 || samples_per_packet_ <= 0) return 0;
+  // Rounded, so that a sender whose timestamps wobble by a few samples is not
+  // charged for a fraction of a packet.
+  const int64_t span = highest_timestamp_ - first_timestamp_;
+  const int64_t slots = (span + samples_per_packet_ / 2) / samples_per_packet_ + 1;
+  return slots > expected() ? slots - expected() : 0;
 }
 
 }  // namespace earshot::load

@@ -6,6 +6,13 @@
 // the highest is a duplicate if its number was already seen among the last 64,
 // else a reordered one (filling a gap counted as lost until then). Loss is
 // expected - (received - duplicates), so a late packet is not lost.
+//
+// Sequence numbers alone cannot show packets the sender never made: a mixer
+// that falls behind skips ticks, advances its RTP timestamps over the pause (as
+// RFC 3550 asks) and carries on with the next sequence number. not_sent()
+// counts those: the packet slots the timestamp span covers (at one packet per
+// `ptime`) beyond the sequence span. For a stream with no silence suppression
+// every such slot is audio that never left the sender.
 
 #include <cstdint>
 
@@ -13,7 +20,8 @@ namespace earshot::load {
 
 class RtpStreamStats {
  public:
-  explicit RtpStreamStats(int clock_rate_hz) : clock_rate_hz_(clock_rate_hz) {}
+  explicit RtpStreamStats(int clock_rate_hz, int ptime_ms = 20)
+      : clock_rate_hz_(clock_rate_hz), samples_per_packet_(clock_rate_hz * ptime_ms / 1000) {}
 
   void OnPacket(uint16_t seq, uint32_t timestamp, int64_t arrival_ns);
 
@@ -24,9 +32,13 @@ class RtpStreamStats {
   int64_t reordered() const { return reordered_; }
   int64_t sequence_errors() const { return duplicates_ + reordered_; }
   double jitter_ms() const { return jitter_ts_ * 1000.0 / clock_rate_hz_; }
+  int64_t not_sent() const;
 
  private:
   int clock_rate_hz_;
+  int samples_per_packet_;
+  int64_t first_timestamp_ = 0;    // extended
+  int64_t highest_timestamp_ = 0;  // extended, of the packet with the highest sequence
   int64_t received_ = 0;
   int64_t first_ = 0;    // extended
   int64_t highest_ = 0;  // extended

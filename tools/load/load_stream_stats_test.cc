@@ -66,5 +66,35 @@ TEST(RtpStreamStats, EmptyStreamExpectsNothing) {
   EXPECT_EQ(stats.lost(), 0);
 }
 
+TEST(RtpStreamStats, SkippedTicksShowAsNotSentThoughSequencesAreContiguous) {
+  // A mixer 3 ticks behind skips them: sequence 10 follows 9, but the
+  // timestamp jumps 4 packets' worth, across the 32-bit wrap.
+  RtpStreamStats stats(8000);
+  uint32_t timestamp = 4294967296u - 5u * 160u;
+  for (uint16_t seq = 0; seq < 20; ++seq) {
+    if (seq == 10) timestamp += 3u * 160u;
+    stats.OnPacket(seq, timestamp, seq * 20 * kMs);
+    timestamp += 160u;
+  }
+  EXPECT_EQ(stats.lost(), 0) << "no sequence gap";
+  EXPECT_EQ(stats.not_sent(), 3);
+}
+
+TEST(RtpStreamStats, LostPacketsAreNotAlsoCountedAsNotSent) {
+  RtpStreamStats stats(48000);  // Opus: 960 per 20 ms
+  for (uint16_t seq = 0; seq < 20; ++seq) {
+    if (seq == 7 || seq == 8) continue;  // lost in the network: their slots are in the sequence span
+    stats.OnPacket(seq, 960u * seq + 3u /* wobble */, seq * 20 * kMs);
+  }
+  EXPECT_EQ(stats.lost(), 2);
+  EXPECT_EQ(stats.not_sent(), 0);
+}
+
+TEST(RtpStreamStats, TenMillisecondPacketsUseTheirOwnSlotSize) {
+  RtpStreamStats stats(8000, 10);
+  for (uint16_t seq = 0; seq < 10; ++seq) stats.OnPacket(seq, 80u * seq + (seq >= 5 ? 80u : 0u), seq * 10 * kMs);
+  EXPECT_EQ(stats.not_sent(), 1);
+}
+
 }  // namespace
 }  // namespace earshot::load

@@ -45,6 +45,7 @@ if r["semantic"]["errors"] != 0: problems.append(f'semantic errors {r["semantic"
 if r["semantic"]["windows"] < calls * 3 * 5: problems.append(f'only {r["semantic"]["windows"]} windows judged')
 if r["packets"]["malformed"] != 0: problems.append(f'malformed {r["packets"]["malformed"]}')
 if r["packets"]["lost"] != 0: problems.append(f'lost {r["packets"]["lost"]}')
+if r["packets"]["not_sent"] != 0: problems.append(f'not sent by earshotd {r["packets"]["not_sent"]}')
 if r["packets"]["streams_without_packets"] != 0: problems.append('silent streams')
 if r["rpc"]["failed"] != 0: problems.append(f'failed RPCs {r["rpc"]["failures"]}')
 if r["latency"]["count"] == 0: problems.append('no mouth-to-ear sample')
