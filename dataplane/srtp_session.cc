@@ -1,99 +1,75 @@
 #include "dataplane/srtp_session.h"
 
-#include <climits>
-#include <mutex>
+#include <memory>
 #include <string>
-#include <type_traits>
-
-#include <srtp2/srtp.h>
 
 #include "codecs/check.h"
+#include "dataplane/srtp_crypto.h"
+#include "dataplane/srtp_replay.h"
+#include "dataplane/srtp_stream.h"
+#include "dataplane/srtp_transform.h"
 
 namespace earshot::dataplane {
+
+struct SrtpSession::State {
+  std::unique_ptr<SrtpTransform> transform;
+  SrtpStreamTable streams;
+};
+
 namespace {
 
-static_assert(kSrtpMaxTrailer == SRTP_MAX_TRAILER_LEN + 4,
-              "kSrtpMaxTrailer must match libsrtp's documented tail room");
-static_assert(std::is_same_v<srtp_t, srtp_ctx_t_*>);
-
 constexpr size_t kRtpHeaderBytes = 12;
-constexpr size_t kRtcpHeaderBytes = 8;
+// The most we write past the packet, which kSrtpMaxTrailer must cover.
+static_assert(kSrtpMaxTrailer >= kSrtcpTrailerBytes + AesGcm::kTagBytes);
 
-std::string SrtpStatusText(srtp_err_status_t status) {
-  return "libsrtp error " + std::to_string(static_cast<int>(status));
+uint32_t Be32(const uint8_t* p) {
+  return uint32_t{p[0]} << 24 | uint32_t{p[1]} << 16 | uint32_t{p[2]} << 8 | uint32_t{p[3]};
 }
+uint16_t Be16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 
-// RFC 4568 §6.2: AES_CM_128_HMAC_SHA1_32 shortens only the SRTP tag; SRTCP
-// keeps the 80-bit tag. The other suites use the same transform for both.
-void SetCryptoPolicies(SrtpSuite suite, srtp_policy_t& policy) {
-  switch (suite) {
-    case SrtpSuite::kAesCm128HmacSha1_80:
-      srtp_crypto_policy_set_rtp_default(&policy.rtp);
-      srtp_crypto_policy_set_rtcp_default(&policy.rtcp);
-      return;
-    case SrtpSuite::kAesCm128HmacSha1_32:
-      srtp_crypto_policy_set_aes_cm_128_hmac_sha1_32(&policy.rtp);
-      srtp_crypto_policy_set_rtcp_default(&policy.rtcp);
-      return;
-    case SrtpSuite::kAes256CmHmacSha1_80:
-      srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtp);
-      srtp_crypto_policy_set_aes_cm_256_hmac_sha1_80(&policy.rtcp);
-      return;
-    case SrtpSuite::kAeadAes128Gcm:
-      srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtp);
-      srtp_crypto_policy_set_aes_gcm_128_16_auth(&policy.rtcp);
-      return;
-    case SrtpSuite::kAeadAes256Gcm:
-      srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtp);
-      srtp_crypto_policy_set_aes_gcm_256_16_auth(&policy.rtcp);
-      return;
+// The RTP header's length with CSRCs and extension (RFC 3550 §5.1, §5.3.1),
+// or 0 if it does not fit in `packet` (which is at least 12 bytes).
+size_t RtpHeaderBytes(std::span<const uint8_t> packet) {
+  size_t size = kRtpHeaderBytes + 4 * size_t{packet[0] & 0x0Fu};
+  if ((packet[0] & 0x10u) != 0) {
+    if (packet.size() < size + 4) return 0;
+    size += 4 + 4 * size_t{Be16(&packet[size + 2])};
   }
+  return size <= packet.size() ? size : 0;
 }
 
-// The policy for a wildcard-SSRC session. It points at `key`'s bytes, which
-// libsrtp reads (never writes, despite the non-const pointer) only during
-// srtp_create/srtp_update, deriving its own session keys from them.
-srtp_policy_t MakePolicy(const SrtpKey& key, bool inbound, int replay_window) {
-  srtp_policy_t policy{};
-  SetCryptoPolicies(key.suite(), policy);
-  policy.ssrc.type = inbound ? ssrc_any_inbound : ssrc_any_outbound;
-  policy.key = const_cast<unsigned char*>(key.bytes().data());
-  policy.window_size = inbound ? static_cast<unsigned long>(replay_window) : 0;
-  // A retransmission under the same index would reuse keystream (RFC 3711
-  // §9.1), and we never retransmit, so protecting an index twice is refused.
-  policy.allow_repeat_tx = 0;
-  policy.next = nullptr;
-  return policy;
+SrtpError Failure(ReplayVerdict verdict) {
+  return verdict == ReplayVerdict::kReplayed ? SrtpError::kReplayed : SrtpError::kReplayTooOld;
 }
 
-SrtpError MapStatus(srtp_err_status_t status) {
-  switch (status) {
-    case srtp_err_status_auth_fail: return SrtpError::kAuthenticationFailed;
-    case srtp_err_status_replay_fail: return SrtpError::kReplayed;
-    case srtp_err_status_replay_old: return SrtpError::kReplayTooOld;
-    case srtp_err_status_bad_param:
-    case srtp_err_status_parse_err: return SrtpError::kMalformed;
-    default: return SrtpError::kOther;
+SrtpError Failure(TransformStatus status) {
+  return status == TransformStatus::kAuthenticationFailed ? SrtpError::kAuthenticationFailed
+                                                          : SrtpError::kOther;
+}
+
+Result<std::unique_ptr<SrtpTransform>> MakeTransform(const SrtpKey& key, bool inbound) {
+  auto transform = std::make_unique<SrtpTransform>();
+  if (!transform->Init(key, /*encrypt=*/!inbound)) {
+    return MakeError(ErrorCode::kInternal, "OpenSSL could not key SRTP suite " +
+                                               std::string(SrtpSuiteName(key.suite())));
   }
+  return transform;
 }
 
 }  // namespace
 
 Result<void> InitSrtpLibrary() {
-  static std::once_flag once;
-  static srtp_err_status_t status = srtp_err_status_ok;
-  std::call_once(once, [] { status = srtp_init(); });
-  if (status != srtp_err_status_ok) {
-    return MakeError(ErrorCode::kInternal, "srtp_init failed: " + SrtpStatusText(status));
+  if (!LoadSrtpCiphers()) {
+    return MakeError(ErrorCode::kInternal, "OpenSSL lacks AES-CTR or AES-GCM for SRTP");
   }
   return {};
 }
 
-void SrtpSession::Deleter::operator()(srtp_ctx_t_* ctx) const {
-  // srtp_dealloc only fails on a corrupt session; there is nothing to do
-  // about that in a destructor, and the memory is gone either way.
-  (void)srtp_dealloc(ctx);
-}
+void SrtpSession::StateDeleter::operator()(State* state) const { delete state; }
+
+SrtpSession::SrtpSession(std::unique_ptr<State, StateDeleter> state, SrtpSuite suite,
+                         bool inbound)
+    : state_(std::move(state)), suite_(suite), inbound_(inbound) {}
 
 Result<SrtpSession> SrtpSession::Inbound(const SrtpKey& key, int replay_window) {
   if (replay_window < kMinReplayWindow || replay_window > kMaxReplayWindow) {
@@ -111,91 +87,162 @@ Result<SrtpSession> SrtpSession::Outbound(const SrtpKey& key) {
 Result<SrtpSession> SrtpSession::Create(const SrtpKey& key, bool inbound, int replay_window) {
   if (key.empty()) return InvalidArgument("SRTP key is empty (moved from)");
   if (Result<void> init = InitSrtpLibrary(); !init) return tl::unexpected(init.error());
-  const srtp_policy_t policy = MakePolicy(key, inbound, replay_window);
-  srtp_t ctx = nullptr;
-  const srtp_err_status_t status = srtp_create(&ctx, &policy);
-  if (status != srtp_err_status_ok) {
-    // srtp_create frees what it allocated on failure.
-    return MakeError(ErrorCode::kInternal, std::string("srtp_create for ") +
-                                               std::string(SrtpSuiteName(key.suite())) +
-                                               " failed: " + SrtpStatusText(status));
+  Result<std::unique_ptr<SrtpTransform>> transform = MakeTransform(key, inbound);
+  if (!transform) return tl::unexpected(transform.error());
+  std::unique_ptr<State, StateDeleter> state(new State);
+  state->transform = std::move(*transform);
+  const int rtp_window = inbound ? replay_window : kSrtpOutboundReplayWindow;
+  if (!state->streams.Init(rtp_window, kSrtcpReplayWindow)) {
+    return MakeError(ErrorCode::kInternal, "SRTP stream table could not be sized");
   }
-  return SrtpSession(ctx, key.suite(), inbound, replay_window);
+  return SrtpSession(std::move(state), key.suite(), inbound);
 }
 
 tl::expected<size_t, SrtpError> SrtpSession::ProtectRtp(std::span<uint8_t> buffer,
                                                         size_t length) {
-  EARSHOT_DCHECK(ctx_ != nullptr);  // not moved from
+  EARSHOT_DCHECK(state_ != nullptr);  // not moved from
+  if (inbound_) [[unlikely]] return tl::unexpected(SrtpError::kOther);
   if (length < kRtpHeaderBytes || length > buffer.size()) {
     return tl::unexpected(SrtpError::kMalformed);
   }
   if (buffer.size() - length < kSrtpMaxTrailer) return tl::unexpected(SrtpError::kNoRoom);
-  if (length > INT_MAX - kSrtpMaxTrailer) return tl::unexpected(SrtpError::kMalformed);
-  int len = static_cast<int>(length);
-  const srtp_err_status_t status = srtp_protect(ctx_.get(), buffer.data(), &len);
-  if (status != srtp_err_status_ok) [[unlikely]] return tl::unexpected(MapStatus(status));
-  return static_cast<size_t>(len);
+  const size_t header_bytes = RtpHeaderBytes(buffer.first(length));
+  if (header_bytes == 0) return tl::unexpected(SrtpError::kMalformed);
+  const uint32_t ssrc = Be32(&buffer[8]);
+  const uint16_t seq = Be16(&buffer[2]);
+
+  SrtpStreamTable& streams = state_->streams;
+  SrtpStream* stream = streams.Find(ssrc);
+  const bool created = stream == nullptr;
+  uint64_t index = seq;
+  if (!created) {
+    index = EstimateSrtpIndex(stream->rtp.highest(), seq);
+    // Protecting an index twice would reuse keystream (RFC 3711 §9.1).
+    const ReplayVerdict verdict = stream->rtp.Check(index);
+    if (verdict != ReplayVerdict::kFresh) return tl::unexpected(Failure(verdict));
+  } else {
+    stream = streams.Claim(ssrc, /*evict=*/false);
+    if (stream == nullptr) return tl::unexpected(SrtpError::kOther);
+  }
+  SrtpTransform& transform = *state_->transform;
+  const TransformStatus status = transform.ProtectRtp(buffer, length, header_bytes, ssrc, index);
+  if (status != TransformStatus::kOk) [[unlikely]] {
+    if (created) stream->in_use = false;
+    return tl::unexpected(Failure(status));
+  }
+  stream->rtp.Accept(index);
+  return length + transform.params().rtp_tag_bytes;
 }
 
 tl::expected<size_t, SrtpError> SrtpSession::ProtectRtcp(std::span<uint8_t> buffer,
                                                          size_t length) {
-  EARSHOT_DCHECK(ctx_ != nullptr);  // not moved from
+  EARSHOT_DCHECK(state_ != nullptr);  // not moved from
+  if (inbound_) [[unlikely]] return tl::unexpected(SrtpError::kOther);
   if (length < kRtcpHeaderBytes || length > buffer.size()) {
     return tl::unexpected(SrtpError::kMalformed);
   }
   if (buffer.size() - length < kSrtpMaxTrailer) return tl::unexpected(SrtpError::kNoRoom);
-  if (length > INT_MAX - kSrtpMaxTrailer) return tl::unexpected(SrtpError::kMalformed);
-  int len = static_cast<int>(length);
-  const srtp_err_status_t status = srtp_protect_rtcp(ctx_.get(), buffer.data(), &len);
-  if (status != srtp_err_status_ok) [[unlikely]] return tl::unexpected(MapStatus(status));
-  return static_cast<size_t>(len);
+  const uint32_t ssrc = Be32(&buffer[4]);
+
+  SrtpStreamTable& streams = state_->streams;
+  SrtpStream* stream = streams.Find(ssrc);
+  const bool created = stream == nullptr;
+  if (created) {
+    stream = streams.Claim(ssrc, /*evict=*/false);
+    if (stream == nullptr) return tl::unexpected(SrtpError::kOther);
+  }
+  // The key may protect 2^31 SRTCP packets (RFC 3711 §9.2); the first index is 1.
+  if (stream->rtcp_sent >= kSrtcpMaxIndex) [[unlikely]] return tl::unexpected(SrtpError::kOther);
+  const uint32_t index = stream->rtcp_sent + 1;
+  SrtpTransform& transform = *state_->transform;
+  const TransformStatus status = transform.ProtectRtcp(buffer, length, ssrc, index);
+  if (status != TransformStatus::kOk) [[unlikely]] {
+    if (created) stream->in_use = false;
+    return tl::unexpected(Failure(status));
+  }
+  stream->rtcp_sent = index;
+  return length + kSrtcpTrailerBytes + transform.params().rtcp_tag_bytes;
 }
 
 tl::expected<size_t, SrtpError> SrtpSession::UnprotectRtp(std::span<uint8_t> packet) {
-  EARSHOT_DCHECK(ctx_ != nullptr);  // not moved from
-  // libsrtp checks lengths too; checking here keeps the int conversion safe
-  // and spares it the obviously short.
-  if (packet.size() < kRtpHeaderBytes || packet.size() > INT_MAX) {
-    return tl::unexpected(SrtpError::kMalformed);
+  EARSHOT_DCHECK(state_ != nullptr);  // not moved from
+  if (!inbound_) [[unlikely]] return tl::unexpected(SrtpError::kOther);
+  SrtpTransform& transform = *state_->transform;
+  const size_t tag_bytes = transform.params().rtp_tag_bytes;
+  if (packet.size() < kRtpHeaderBytes + tag_bytes) return tl::unexpected(SrtpError::kMalformed);
+  const size_t body = packet.size() - tag_bytes;
+  const size_t header_bytes = RtpHeaderBytes(packet.first(body));
+  if (header_bytes == 0) return tl::unexpected(SrtpError::kMalformed);
+  const uint32_t ssrc = Be32(&packet[8]);
+  const uint16_t seq = Be16(&packet[2]);
+
+  // Everything up to the tag check only reads the session.
+  SrtpStreamTable& streams = state_->streams;
+  SrtpStream* stream = streams.Find(ssrc);
+  uint64_t index = seq;  // a new SSRC: ROC 0 (RFC 3711 §3.3.1)
+  if (stream != nullptr) {
+    index = EstimateSrtpIndex(stream->rtp.highest(), seq);
+    const ReplayVerdict verdict = stream->rtp.Check(index);
+    if (verdict != ReplayVerdict::kFresh) return tl::unexpected(Failure(verdict));
   }
-  int len = static_cast<int>(packet.size());
-  const srtp_err_status_t status = srtp_unprotect(ctx_.get(), packet.data(), &len);
-  if (status != srtp_err_status_ok) [[unlikely]] return tl::unexpected(MapStatus(status));
-  return static_cast<size_t>(len);
+  const TransformStatus status = transform.UnprotectRtp(packet, header_bytes, ssrc, index);
+  if (status != TransformStatus::kOk) return tl::unexpected(Failure(status));
+
+  // Authentic: now the state may change.
+  if (stream == nullptr) stream = streams.Claim(ssrc, /*evict=*/true);
+  stream->rtp.Accept(index);
+  streams.Touch(*stream);
+  return body;
 }
 
 tl::expected<size_t, SrtpError> SrtpSession::UnprotectRtcp(std::span<uint8_t> packet) {
-  EARSHOT_DCHECK(ctx_ != nullptr);  // not moved from
-  if (packet.size() < kRtcpHeaderBytes || packet.size() > INT_MAX) {
+  EARSHOT_DCHECK(state_ != nullptr);  // not moved from
+  if (!inbound_) [[unlikely]] return tl::unexpected(SrtpError::kOther);
+  SrtpTransform& transform = *state_->transform;
+  const SrtpSuiteParams& params = transform.params();
+  const size_t tag_bytes = params.rtcp_tag_bytes;
+  if (packet.size() < kRtcpHeaderBytes + kSrtcpTrailerBytes + tag_bytes) {
     return tl::unexpected(SrtpError::kMalformed);
   }
-  int len = static_cast<int>(packet.size());
-  const srtp_err_status_t status = srtp_unprotect_rtcp(ctx_.get(), packet.data(), &len);
-  if (status != srtp_err_status_ok) [[unlikely]] return tl::unexpected(MapStatus(status));
-  return static_cast<size_t>(len);
+  // E|index precedes the tag for AES-CM and follows it for GCM.
+  const size_t trailer_at = params.aead ? packet.size() - kSrtcpTrailerBytes
+                                        : packet.size() - tag_bytes - kSrtcpTrailerBytes;
+  const uint32_t e_index = Be32(&packet[trailer_at]);
+  const uint32_t index = e_index & kSrtcpMaxIndex;
+  const uint32_t ssrc = Be32(&packet[4]);
+
+  SrtpStreamTable& streams = state_->streams;
+  SrtpStream* stream = streams.Find(ssrc);
+  if (stream != nullptr) {
+    const ReplayVerdict verdict = stream->rtcp.Check(index);
+    if (verdict != ReplayVerdict::kFresh) return tl::unexpected(Failure(verdict));
+  }
+  const TransformStatus status = transform.UnprotectRtcp(packet, ssrc, e_index);
+  if (status != TransformStatus::kOk) return tl::unexpected(Failure(status));
+
+  if (stream == nullptr) stream = streams.Claim(ssrc, /*evict=*/true);
+  stream->rtcp.Accept(index);
+  streams.Touch(*stream);
+  return packet.size() - kSrtcpTrailerBytes - tag_bytes;
 }
 
 Result<void> SrtpSession::Rekey(const SrtpKey& key) {
+  EARSHOT_DCHECK(state_ != nullptr);  // not moved from
   if (key.empty()) return InvalidArgument("SRTP key is empty (moved from)");
-  const srtp_policy_t policy = MakePolicy(key, inbound_, replay_window_);
-  const srtp_err_status_t status = srtp_update(ctx_.get(), &policy);
-  if (status != srtp_err_status_ok) {
-    return MakeError(ErrorCode::kInternal, "srtp_update to " +
-                                               std::string(SrtpSuiteName(key.suite())) +
-                                               " failed: " + SrtpStatusText(status));
-  }
+  Result<std::unique_ptr<SrtpTransform>> transform = MakeTransform(key, inbound_);
+  if (!transform) return tl::unexpected(transform.error());
+  // The old transform's destructor wipes the old session keys.
+  state_->transform = std::move(*transform);
+  state_->streams.ClearReplayBits();
   suite_ = key.suite();
   return {};
 }
 
 std::optional<uint32_t> SrtpSession::RolloverCounter(Ssrc ssrc) const {
-  uint32_t roc = 0;
-  // libsrtp looks the SSRC up in network order internally; the API takes it
-  // in host order.
-  if (srtp_get_stream_roc(ctx_.get(), ssrc.value(), &roc) != srtp_err_status_ok) {
-    return std::nullopt;
-  }
-  return roc;
+  EARSHOT_DCHECK(state_ != nullptr);  // not moved from
+  const SrtpStream* stream = state_->streams.Find(ssrc.value());
+  if (stream == nullptr) return std::nullopt;
+  return stream->roc();
 }
 
 }  // namespace earshot::dataplane

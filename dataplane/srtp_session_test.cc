@@ -11,6 +11,7 @@
 
 #include "dataplane/rtcp_writer.h"
 #include "dataplane/rtp_packet.h"
+#include "dataplane/srtp_stream.h"
 
 namespace earshot::dataplane {
 namespace {
@@ -398,6 +399,64 @@ TEST(SrtpSessionTest, SessionsMoveWithTheirState) {
   ASSERT_FALSE(replay);
   EXPECT_EQ(replay.error(), SrtpError::kReplayed);
   EXPECT_TRUE(DeliversOriginal(moved_rx, Protected(moved_tx, 2), 2));
+}
+
+// The stream table has kSrtpMaxStreams slots. Inbound, a new authentic SSRC
+// takes the least recently used slot when all are full; the SSRCs still in
+// use keep their state.
+TEST(SrtpSessionTest, InboundReusesTheLeastRecentlyUsedStreamWhenFull) {
+  const SrtpKey key = Key(SrtpSuite::kAeadAes128Gcm);
+  SrtpSession tx = Outbound(key);
+  SrtpSession rx = Inbound(key);
+  SrtpSession tx_late = Outbound(key);  // tx's table is full of the first eight
+  const uint32_t first = 0x1000;
+  for (uint32_t i = 0; i < kSrtpMaxStreams; ++i) {
+    ASSERT_TRUE(DeliversOriginal(rx, Protected(tx, 65535, first + i), 65535, first + i));
+  }
+  // Every stream but the first wraps (ROC 1), so the first is least recent.
+  for (uint32_t i = 1; i < kSrtpMaxStreams; ++i) {
+    ASSERT_TRUE(DeliversOriginal(rx, Protected(tx, 0, first + i), 0, first + i));
+  }
+  // A forgery from a ninth SSRC changes nothing.
+  Packet forged = Protected(tx_late, 7, 0x9999);
+  forged.bytes[forged.size - 1] ^= 1;
+  EXPECT_FALSE(Deliver(rx, forged));
+  EXPECT_EQ(rx.RolloverCounter(Ssrc(first)), 0u);
+  // An authentic one takes the first SSRC's slot.
+  ASSERT_TRUE(DeliversOriginal(rx, Protected(tx_late, 8, 0x9999), 8, 0x9999));
+  EXPECT_EQ(rx.RolloverCounter(Ssrc(first)), std::nullopt);
+  EXPECT_EQ(rx.RolloverCounter(Ssrc(0x9999)), 0u);
+  for (uint32_t i = 1; i < kSrtpMaxStreams; ++i) {
+    EXPECT_EQ(rx.RolloverCounter(Ssrc(first + i)), 1u);
+    EXPECT_TRUE(DeliversOriginal(rx, Protected(tx, 1, first + i), 1, first + i));
+  }
+}
+
+// Outbound never evicts: a re-created stream would restart at ROC 0 and
+// reuse keystream, so an SSRC beyond the table is refused.
+TEST(SrtpSessionTest, OutboundRefusesMoreSsrcsThanTheTableHolds) {
+  const SrtpKey key = Key(SrtpSuite::kAesCm128HmacSha1_80);
+  SrtpSession tx = Outbound(key);
+  for (uint32_t i = 0; i < kSrtpMaxStreams; ++i) (void)Protected(tx, 1, 0x2000 + i);
+  Packet ninth = MakeRtp(1, 0x3000);
+  const tl::expected<size_t, SrtpError> result = tx.ProtectRtp(ninth.buffer(), ninth.size);
+  ASSERT_FALSE(result);
+  EXPECT_EQ(result.error(), SrtpError::kOther);
+  Packet known = MakeRtp(2, 0x2000);
+  EXPECT_TRUE(tx.ProtectRtp(known.buffer(), known.size));
+}
+
+TEST(SrtpSessionTest, EachDirectionRefusesTheOthersOperation) {
+  const SrtpKey key = Key(SrtpSuite::kAesCm128HmacSha1_80);
+  SrtpSession tx = Outbound(key);
+  SrtpSession rx = Inbound(key);
+  Packet packet = MakeRtp(3);
+  const tl::expected<size_t, SrtpError> protect = rx.ProtectRtp(packet.buffer(), packet.size);
+  ASSERT_FALSE(protect);
+  EXPECT_EQ(protect.error(), SrtpError::kOther);
+  const tl::expected<size_t, SrtpError> unprotect = tx.UnprotectRtp(packet.wire());
+  ASSERT_FALSE(unprotect);
+  EXPECT_EQ(unprotect.error(), SrtpError::kOther);
 }
 
 }  // namespace
