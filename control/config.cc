@@ -58,7 +58,8 @@ constexpr FieldInfo kFields[] = {
      "send partial checksums)"},
     {"dpdk_mbufs", "--dpdk-mbufs", "mbufs per worker, 1023..1048575"},
     {"dpdk_idle_sleep_us", "--dpdk-idle-sleep-us",
-     "longest nap in microseconds of an idle DPDK worker between polls, 0..10000 (0: spin)"},
+     "nap in microseconds of an idle DPDK worker between polls (the most a packet waits), "
+     "0..10000 (0: spin)"},
     {"log_format", "--log-format", "log line format: text or json"},
     {"log_level", "--log-level", "least severe level logged: trace, debug, info, warn, error"},
     {"extensions_file", "--extensions-file",

@@ -64,7 +64,7 @@ struct Config {
     int vlan = 0;             // 0: untagged
     bool verify_udp_checksum = true;
     int mbufs = 4095;         // per worker
-    int idle_sleep_us = 400;  // longest idle nap; 0: spin when idle
+    int idle_sleep_us = 1000;  // idle nap between polls (the most RX waits); 0: spin
   } dpdk;
   LogFormat log_format = LogFormat::kText;
   LogLevel log_level = LogLevel::kInfo;

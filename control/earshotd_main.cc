@@ -23,6 +23,7 @@
 #include "control/version.h"
 #include "control/grpc_server.h"
 #include "control/metrics_server.h"
+#include "control/system_service.h"
 #include "dataplane/kernel/kernel_io_mode.h"
 #include "dataplane/kernel/kernel_packet_io.h"
 #include "dataplane/worker_pool.h"
@@ -148,7 +149,15 @@ int Run(const Config& config) {
   if (int unpinned = workers.Start(); unpinned > 0) {
     Log(LogLevel::kWarn, "worker_pin_failed", {{"workers", std::to_string(unpinned)}});
   }
-  Result<std::unique_ptr<ControlServer>> server = ControlServer::Start(config, workers);
+  // The DPDK port's counters for GetStatus and /metrics; the backend outlives
+  // both servers (declared before them).
+  DpdkPortsSource dpdk_ports;
+#ifdef EARSHOT_HAVE_DPDK
+  if (dpdk_backend) {
+    dpdk_ports = [&dpdk_backend] { return std::vector{dpdk_backend->port->Snapshot()}; };
+  }
+#endif
+  Result<std::unique_ptr<ControlServer>> server = ControlServer::Start(config, workers, dpdk_ports);
   if (!server) {
     Log(LogLevel::kError, "start_failed", {{"why", server.error().message}});
     return kExitStartFailed;
@@ -156,8 +165,9 @@ int Run(const Config& config) {
   std::atomic<bool> draining{false};
   ControlServer& control = **server;
   Result<std::unique_ptr<MetricsServer>> metrics =
-      MetricsServer::Start(config.metrics_listen, [&workers, &control, &draining] {
-        return MetricsSnapshot{workers.Snapshot(), control.session_count(), draining.load()};
+      MetricsServer::Start(config.metrics_listen, [&workers, &control, &draining, &dpdk_ports] {
+        return MetricsSnapshot{workers.Snapshot(), control.session_count(), draining.load(),
+                               dpdk_ports ? dpdk_ports() : std::vector<dataplane::dpdk::DpdkPortSnapshot>{}};
       });
   if (!metrics) {
     Log(LogLevel::kError, "start_failed", {{"why", metrics.error().message}});
@@ -214,7 +224,7 @@ int Run(const Config& config) {
   }
 #ifdef EARSHOT_HAVE_DPDK
   if (dpdk_backend) {
-    // Until GetStatus carries them: what the port received, sent and dropped, and why.
+    // What the port received, sent and dropped, and why (also in GetStatus and /metrics).
     Log(LogLevel::kInfo, "dpdk_counters", {{"queues", dpdk_backend->port->CountersSummary()}});
   }
 #endif

@@ -16,7 +16,8 @@
 namespace earshot::control {
 
 Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config,
-                                                            dataplane::WorkerPool& workers) {
+                                                            dataplane::WorkerPool& workers,
+                                                            DpdkPortsSource dpdk_ports) {
   std::unique_ptr<ControlServer> server(new ControlServer());
   server->events_ = std::make_unique<EventBus>();
   server->call_control_ = std::make_unique<CallControl>(workers, *server->events_, CallControlOptions{});
@@ -28,7 +29,7 @@ Result<std::unique_ptr<ControlServer>> ControlServer::Start(const Config& config
       [guard](const std::string& session, const LegInfo& leg, char digit) {
         guard->AuditKeypadMode(session, leg.id, leg.mode, digit);
       });
-  server->system_service_ = std::make_unique<SystemService>(config, workers, guard);
+  server->system_service_ = std::make_unique<SystemService>(config, workers, guard, std::move(dpdk_ports));
   server->sessions_service_ = std::make_unique<SessionsService>(*server->call_control_, guard);
   server->supervision_service_ = std::make_unique<SupervisionService>(*server->call_control_, guard);
   server->stats_service_ = std::make_unique<StatsService>(*server->call_control_, guard);

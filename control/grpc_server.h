@@ -8,6 +8,7 @@
 
 #include "codecs/result.h"
 #include "control/config.h"
+#include "control/system_service.h"
 #include "dataplane/worker_pool.h"
 
 namespace grpc {
@@ -33,9 +34,11 @@ struct ServerSecurity;
 class ControlServer {
  public:
   // Binds `config.grpc_listen` (port 0 picks a free port) and starts serving.
-  // UNAVAILABLE when the address cannot be bound.
+  // UNAVAILABLE when the address cannot be bound. `dpdk_ports`, when set, gives
+  // GetStatus the DPDK port's counters; what it reads must outlive the server.
   [[nodiscard]] static Result<std::unique_ptr<ControlServer>> Start(const Config& config,
-                                                                    dataplane::WorkerPool& workers);
+                                                                    dataplane::WorkerPool& workers,
+                                                                    DpdkPortsSource dpdk_ports = {});
   ~ControlServer();  // shuts down if still serving
 
   // The address actually bound, with the chosen port.

@@ -25,6 +25,9 @@ namespace earshot::dataplane {
 
 inline constexpr size_t kTelephoneEventSize = 4;
 inline constexpr uint8_t kTelephoneEventMaxVolume = 63;
+// The largest duration one packet can carry. A longer event goes out as
+// segments (RFC 4733 §2.5.1.3; see dtmf_relay.h).
+inline constexpr uint16_t kTelephoneEventMaxDuration = 0xFFFF;
 
 struct TelephoneEvent {
   uint8_t event = 0;     // 0-9, 10 '*', 11 '#', 12-15 A-D (DTMF); others per the registry

@@ -568,7 +568,7 @@ void Worker::RelayDtmf(WorkerSession& session, SessionHandle handle, int source,
     for (int slot = 0; slot < static_cast<int>(session.legs.size()); ++slot) {
       LegBinding& to = session.legs[static_cast<size_t>(slot)];
       if (slot == source || !to.in_use || !to.rtp->telephone_event_type()) continue;
-      const uint16_t duration = ConvertDuration(input.duration, from_clock, to.rtp->clock_rate_hz());
+      const uint32_t duration = ConvertDuration(input.duration, from_clock, to.rtp->clock_rate_hz());
       if (input.start) {
         if (!Sends(to.direction) || slot >= matrix.size() || source >= matrix.size() ||
             !matrix.Hears(slot, source)) {

@@ -184,13 +184,26 @@ TEST_F(EarshotdApiTest, SupervisedCallThroughTheApi) {
   EXPECT_GT(customer.Level(1170.0), kHeard);
 
   // Every output stream: continuous sequence and timestamps across all changes.
+  // A worker starved for more than a tick (a loaded test machine) skips ticks
+  // and, as RFC 3550 wants, lets the timestamp jump over them; earshotd then
+  // says so in its status, and only then may a jump appear.
+  v1::GetStatusResponse status;
+  ASSERT_TRUE(v1::System::NewStub(channel_)->GetStatus(Context().get(), v1::GetStatusRequest(), &status).ok());
+  uint64_t skipped_ticks = 0;
+  for (const v1::WorkerStatus& worker : status.workers()) skipped_ticks += worker.skipped_ticks();
   for (RtpPhone* phone : phones) {
     const auto& packets = phone->packets();
     ASSERT_GT(packets.size(), 50u);
     for (size_t i = 1; i < packets.size(); ++i) {
       EXPECT_EQ(packets[i].ssrc, packets[0].ssrc);
       EXPECT_EQ(static_cast<uint16_t>(packets[i].sequence - packets[i - 1].sequence), 1);
-      EXPECT_EQ(packets[i].timestamp - packets[i - 1].timestamp, 160u);
+      const uint32_t step = packets[i].timestamp - packets[i - 1].timestamp;
+      if (skipped_ticks == 0) {
+        EXPECT_EQ(step, 160u);
+      } else {
+        EXPECT_TRUE(step >= 160u && step % 160u == 0 && step <= 160u * (skipped_ticks + 1))
+            << "a step of " << step << " with " << skipped_ticks << " ticks skipped";
+      }
     }
   }
 
@@ -200,7 +213,10 @@ TEST_F(EarshotdApiTest, SupervisedCallThroughTheApi) {
     EXPECT_GT(report->packets, 100) << report->analysis;
     EXPECT_EQ(report->lost, 0) << report->analysis;
     EXPECT_FALSE(report->problem) << report->analysis;
-    EXPECT_NEAR(report->mean_delta_ms, 20.0, 0.2) << report->analysis;
+    // Skipped ticks send nothing, which stretches the mean spacing.
+    if (skipped_ticks == 0) {
+      EXPECT_NEAR(report->mean_delta_ms, 20.0, 0.2) << report->analysis;
+    }
   } else {
     std::printf("tshark check skipped: %s\n", capture.why_not().c_str());
   }

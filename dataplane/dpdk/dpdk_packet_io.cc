@@ -120,17 +120,18 @@ class DpdkPacketIo final : public PacketIo {
     FlushTx();
     if (timeout.count() <= 0) return;
     const int64_t deadline = MonotonicNs() + timeout.count();
-    // Naps grow from an eighth of idle_sleep to idle_sleep while nothing comes:
-    // a worker between two packets wakes a few times per millisecond, not tens.
-    int64_t nap_ns = std::max<int64_t>(idle_sleep_ns_ / 8, 1000);
+    // Every nap is a whole idle_sleep (or what is left until the deadline): what
+    // arrives meanwhile waits in the RX ring and is taken in bursts. Short naps
+    // that return at the first packet cost a context switch per packet or two
+    // (a fifth of earshotd's CPU at 20 kpps); media waits in a jitter buffer of
+    // tens of milliseconds anyway, so idle_sleep of added latency is free.
     for (;;) {
       if (wake_.exchange(false, std::memory_order_acquire)) return;  // pairs with Wake's store
       if (Pending()) return;
       const int64_t left = deadline - MonotonicNs();
       if (left <= 0) return;
       if (idle_sleep_ns_ > 0) {
-        const int64_t nap = std::min(left, nap_ns);
-        nap_ns = std::min(nap_ns * 2, idle_sleep_ns_);
+        const int64_t nap = std::min(left, idle_sleep_ns_);
         const timespec ts{static_cast<time_t>(nap / 1'000'000'000), static_cast<long>(nap % 1'000'000'000)};
         nanosleep(&ts, nullptr);
         ++counters_.syscalls;
@@ -338,7 +339,7 @@ class DpdkPacketIo final : public PacketIo {
   }
 
   void Learn(const ParsedFrame& parsed) {
-    if (!port_.neighbours_.Learn(parsed.src_ip, parsed.src_mac)) Add(qc_.neighbour_table_full);
+    if (!port_.neighbours_.Learn(parsed.src_ip, parsed.src_mac, now_ns_)) Add(qc_.neighbour_table_full);
   }
 
   void Deliver(const uint8_t* payload, size_t size, uint32_t src_ip, uint16_t src_port,
@@ -427,9 +428,10 @@ class DpdkPacketIo final : public PacketIo {
     const uint32_t mask = port_.prefix_mask_;
     const bool on_link = port_.options_.gateway == 0 || (dst_ip & mask) == (port_.local_.ip & mask);
     next_hop = on_link ? dst_ip : port_.options_.gateway;
-    std::optional<MacAddress> mac = port_.neighbours_.Find(next_hop);
-    if (!mac) AskFor(next_hop);
-    return mac;
+    const NeighbourTable::Neighbour neighbour = port_.neighbours_.Lookup(next_hop, now_ns_);
+    // Unknown or expired: ask and hold; due for a refresh: ask and send.
+    if (!neighbour.mac || neighbour.refresh) AskFor(next_hop);
+    return neighbour.mac;
   }
 
   // Sends the held frames whose next hop is now known, drops those that waited
@@ -439,7 +441,7 @@ class DpdkPacketIo final : public PacketIo {
     size_t kept = 0;
     for (size_t i = 0; i < held_count_; ++i) {
       Held& held = held_[i];
-      if (std::optional<MacAddress> mac = port_.neighbours_.Find(held.next_hop)) {
+      if (std::optional<MacAddress> mac = port_.neighbours_.Lookup(held.next_hop, now_ns_).mac) {
         std::memcpy(rte_pktmbuf_mtod(held.m, uint8_t*), mac->bytes.data(), 6);
         QueueTx(held.m);
       } else if (now_ns_ - held.since_ns >= kHoldNs) {

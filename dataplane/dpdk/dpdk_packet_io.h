@@ -39,11 +39,14 @@
 //   tx_held). It leaves as soon as the reply is learnt, so the first packet of
 //   a stream (the one with the marker bit) is not lost to ARP; after kHoldTime,
 //   or with the hold full, it is dropped and counted (tx_no_neighbour).
+//   Learnt neighbours age (NeighbourTable "Ageing"): past neighbour_refresh a
+//   send also asks for the next hop again, and past neighbour_expiry without
+//   an answer the next hop is unknown again.
 // * Waiting. A poll-mode port cannot block. Wait polls the RX queue and the
 //   rings until something arrives, Wake is called, or the timeout passes,
-//   napping between polls: from idle_sleep / 8 doubling up to idle_sleep
-//   (0: spin, for dedicated cores). An idle worker notices a packet within
-//   idle_sleep.
+//   napping idle_sleep (at most until the timeout) between polls (0: spin, for
+//   dedicated cores). A worker notices a packet within idle_sleep and takes
+//   what arrived meanwhile in bursts: one wake-up per nap, not per packet.
 //
 // Hot path (ReceiveBurst, SendBurst, Wait): no allocation, no lock, no
 // exception; bounded by the burst sizes. Directions are Earshot's: rx arrives
@@ -54,6 +57,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -61,6 +65,7 @@
 #include "codecs/result.h"
 #include "dataplane/dpdk/frame.h"
 #include "dataplane/dpdk/neighbour_table.h"
+#include "dataplane/dpdk/port_counters.h"
 #include "dataplane/packet_io.h"
 
 struct rte_mempool;
@@ -91,10 +96,14 @@ struct DpdkPortOptions {
   uint16_t rx_descriptors = 1024;
   uint16_t tx_descriptors = 1024;
   std::chrono::microseconds tx_drain{100};
-  // Longest nap of an idle Wait between polls (naps start at an eighth of it
-  // and double); 0: spin, for cores dedicated to the media path.
-  std::chrono::microseconds idle_sleep{400};
+  // The nap of an idle Wait between polls (the most a packet waits in the RX
+  // ring before the worker looks); 0: spin, for cores dedicated to the media path.
+  std::chrono::microseconds idle_sleep{1000};
   size_t packet_buffers = 4096;  // the PacketPool of each worker
+  // Learnt neighbours are asked for again (while still used) once this old,
+  // and forgotten when not heard from for neighbour_expiry (NeighbourTable).
+  std::chrono::nanoseconds neighbour_refresh = NeighbourTable::kDefaultRefresh;
+  std::chrono::nanoseconds neighbour_expiry = NeighbourTable::kDefaultExpiry;
 };
 
 // The EAL arguments and the ethdev name for a port given as a PCI address or a
@@ -107,7 +116,9 @@ struct PortSpec {
 };
 PortSpec PortNameFromSpec(std::vector<std::string> eal_args, const std::string& spec);
 
-// Written by the owning worker only (relaxed), read by anyone.
+// Written by the owning worker only (relaxed loads and stores: one writer, so no
+// read-modify-write is needed), read by anyone with relaxed loads (Snapshot).
+// Every field is listed, with its name and help, in dpdk_port.cc's table.
 struct alignas(64) DpdkQueueCounters {
   std::atomic<uint64_t> rx_frames{0};       // frames taken from the RX queue
   std::atomic<uint64_t> rx_bytes{0};
@@ -167,6 +178,11 @@ class DpdkPort {
   std::string Describe() const;
   // The queues' counters that are not zero, "q0: rx_frames=12 ...; q1: ...".
   std::string CountersSummary() const;
+  // Every counter of every queue and the device's own figures, for the metrics
+  // endpoint and the status RPC. Any thread; never touches a worker's state
+  // (reads the counters with relaxed loads; the device's statistics under
+  // stats_mutex_, so two readers never query the driver at once).
+  DpdkPortSnapshot Snapshot() const;
 
  private:
   friend class DpdkPacketIo;
@@ -191,6 +207,7 @@ class DpdkPort {
   std::vector<int16_t> owner_by_port_;  // UDP port -> worker, -1 for none
   std::vector<bool> made_;
   NeighbourTable neighbours_;
+  mutable std::mutex stats_mutex_;  // control-side readers of rte_eth_stats_get
 };
 
 }  // namespace earshot::dataplane::dpdk

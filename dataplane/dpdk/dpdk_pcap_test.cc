@@ -172,6 +172,8 @@ TEST(DpdkPcapTest, EveryReplayedFrameLandsInExactlyOneCounter) {
   options_for_port.mac = kOurMac;
   options_for_port.mbufs_per_worker = 1023;
   options_for_port.packet_buffers = 64;
+  // Short enough to see a refresh below; the frames are replayed at once.
+  options_for_port.neighbour_refresh = 1s;
   auto port = DpdkPort::Create(options_for_port);
   ASSERT_TRUE(port.has_value()) << port.error().message;
   {
@@ -246,9 +248,24 @@ TEST(DpdkPcapTest, EveryReplayedFrameLandsInExactlyOneCounter) {
     io.Wait(0ns);
     EXPECT_EQ(c.tx_frames.load(), 3u) << "ARP reply, echo reply, the datagram";
     EXPECT_EQ(io.counters().tx_packets, 3u);
+    EXPECT_EQ(c.arp_requests_sent.load(), 0u);
+
+    // Past neighbour_refresh the peer is asked again while datagrams still go.
+    std::this_thread::sleep_for(1100ms);
+    out = io.pool().Alloc();
+    ASSERT_NE(out, nullptr);
+    out->size = 160;
+    out->port = port_30000;
+    out->peer = *SocketAddress::Parse("10.9.0.1", 40000);
+    batch[0] = out;
+    EXPECT_EQ(io.SendBurst(batch), 1u);
+    io.Wait(0ns);
+    EXPECT_EQ(c.arp_requests_sent.load(), 1u) << "refresh of the learnt neighbour";
+    EXPECT_EQ(c.tx_held.load(), 0u) << "sent at once with the MAC it has";
+    EXPECT_EQ(c.tx_frames.load(), 5u) << "the refresh request and the datagram";
   }
   port->reset();  // closes the pcap files
-  EXPECT_EQ(CountPcapRecords(tx_path), 3);
+  EXPECT_EQ(CountPcapRecords(tx_path), 5);
   (void)system(("rm -rf " + dir).c_str());
 }
 

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cctype>
 #include <cstring>
+#include <iterator>
+#include <mutex>
 
 #include <fmt/format.h>
 
@@ -41,6 +43,51 @@ std::string AvailablePortNames() {
 tl::unexpected<Error> PortError(const std::string& what) {
   return MakeError(ErrorCode::kFailedPrecondition, what);
 }
+
+// Every DpdkQueueCounters field but `dropped` (by reason), with the name it has
+// in the metrics (earshot_dpdk_<name>_total) and the status RPC.
+struct QueueCounter {
+  std::string_view name;
+  std::string_view help;
+  std::atomic<uint64_t> DpdkQueueCounters::*field;
+};
+constexpr QueueCounter kQueueCounters[] = {
+    {"rx_frames", "Frames taken from the RX queue.", &DpdkQueueCounters::rx_frames},
+    {"rx_bytes", "Bytes of the frames taken from the RX queue.", &DpdkQueueCounters::rx_bytes},
+    {"rx_delivered", "UDP payloads handed to the worker.", &DpdkQueueCounters::rx_delivered},
+    {"rx_forwarded", "UDP datagrams passed to the owning worker's ring.",
+     &DpdkQueueCounters::rx_forwarded},
+    {"rx_from_ring", "UDP datagrams taken from other workers' rings.", &DpdkQueueCounters::rx_from_ring},
+    {"rx_port_closed", "UDP datagrams to a port of the worker's range that is not open: dropped.",
+     &DpdkQueueCounters::rx_port_closed},
+    {"rx_port_unowned", "UDP datagrams to a port outside every worker's range: dropped.",
+     &DpdkQueueCounters::rx_port_unowned},
+    {"rx_oversize", "Frames or payloads larger than a packet buffer: dropped.",
+     &DpdkQueueCounters::rx_oversize},
+    {"rx_pool_empty", "UDP payloads dropped because the worker had no packet buffer free.",
+     &DpdkQueueCounters::rx_pool_empty},
+    {"ring_full", "UDP datagrams dropped because the owning worker's ring was full.",
+     &DpdkQueueCounters::ring_full},
+    {"arp_requests_answered", "ARP requests for the local address answered.",
+     &DpdkQueueCounters::arp_requests_answered},
+    {"arp_replies_learnt", "ARP replies learnt into the neighbour table.",
+     &DpdkQueueCounters::arp_replies_learnt},
+    {"arp_requests_sent", "ARP requests sent to resolve a next hop.", &DpdkQueueCounters::arp_requests_sent},
+    {"neighbour_table_full", "Neighbours not learnt because the table was full.",
+     &DpdkQueueCounters::neighbour_table_full},
+    {"icmp_echo_answered", "ICMP echo requests to the local address answered.",
+     &DpdkQueueCounters::icmp_echo_answered},
+    {"tx_frames", "Frames the NIC took.", &DpdkQueueCounters::tx_frames},
+    {"tx_bytes", "Bytes of the frames the NIC took.", &DpdkQueueCounters::tx_bytes},
+    {"tx_nic_full", "Frames the NIC refused (TX queue full): freed.", &DpdkQueueCounters::tx_nic_full},
+    {"tx_held", "Frames held while their next hop was resolved by ARP.", &DpdkQueueCounters::tx_held},
+    {"tx_no_neighbour", "Frames dropped because their next hop was not resolved in time (or the hold was full).",
+     &DpdkQueueCounters::tx_no_neighbour},
+    {"tx_bad_packet", "Sends refused: port not open, peer not IPv4, or payload too big.",
+     &DpdkQueueCounters::tx_bad_packet},
+    {"mbuf_exhausted", "Sends and replies dropped because the worker's mbuf pool was empty.",
+     &DpdkQueueCounters::mbuf_exhausted},
+};
 
 }  // namespace
 
@@ -75,7 +122,8 @@ DpdkPort::DpdkPort(const DpdkPortOptions& options)
     : options_(options),
       counters_(new DpdkQueueCounters[static_cast<size_t>(std::max(options.workers, 1))]),
       owner_by_port_(65536, -1),
-      made_(static_cast<size_t>(std::max(options.workers, 1)), false) {}
+      made_(static_cast<size_t>(std::max(options.workers, 1)), false),
+      neighbours_(1024, options.neighbour_refresh, options.neighbour_expiry) {}
 
 Result<std::unique_ptr<DpdkPort>> DpdkPort::Create(const DpdkPortOptions& options) {
   if (options.workers < 1 || options.workers > RTE_MAX_QUEUES_PER_PORT) {
@@ -255,40 +303,51 @@ std::string DpdkPort::Describe() const {
 
 std::string DpdkPort::CountersSummary() const {
   std::vector<std::string> queues;
-  for (int q = 0; q < options_.workers; ++q) {
-    const DpdkQueueCounters& c = counters_[static_cast<size_t>(q)];
+  for (const DpdkQueueSnapshot& queue : Snapshot().queues) {
     std::vector<std::string> parts;
-    auto add = [&parts](std::string_view name, const std::atomic<uint64_t>& value) {
-      if (const uint64_t v = value.load(std::memory_order_relaxed); v != 0) {
-        parts.push_back(fmt::format("{}={}", name, v));
-      }
-    };
-    add("rx_frames", c.rx_frames);
-    add("rx_delivered", c.rx_delivered);
-    add("rx_forwarded", c.rx_forwarded);
-    add("rx_from_ring", c.rx_from_ring);
-    add("rx_port_closed", c.rx_port_closed);
-    add("rx_port_unowned", c.rx_port_unowned);
-    add("rx_oversize", c.rx_oversize);
-    add("rx_pool_empty", c.rx_pool_empty);
-    add("ring_full", c.ring_full);
-    add("arp_answered", c.arp_requests_answered);
-    add("arp_learnt", c.arp_replies_learnt);
-    add("arp_sent", c.arp_requests_sent);
-    add("neighbour_table_full", c.neighbour_table_full);
-    add("icmp_echo_answered", c.icmp_echo_answered);
-    for (size_t r = 0; r < kFrameDropCount; ++r) {
-      add(fmt::format("dropped_{}", FrameDropName(static_cast<FrameDrop>(r))), c.dropped[r]);
+    for (const NamedCount& count : queue.counters) {
+      if (count.value != 0) parts.push_back(fmt::format("{}={}", count.name, count.value));
     }
-    add("tx_frames", c.tx_frames);
-    add("tx_held", c.tx_held);
-    add("tx_no_neighbour", c.tx_no_neighbour);
-    add("tx_nic_full", c.tx_nic_full);
-    add("tx_bad_packet", c.tx_bad_packet);
-    add("mbuf_exhausted", c.mbuf_exhausted);
-    queues.push_back(fmt::format("q{}: {}", q, fmt::join(parts, " ")));
+    for (const NamedCount& count : queue.rx_dropped) {
+      if (count.value != 0) parts.push_back(fmt::format("dropped_{}={}", count.name, count.value));
+    }
+    queues.push_back(fmt::format("q{}: {}", queue.queue, fmt::join(parts, " ")));
   }
   return fmt::format("{}", fmt::join(queues, "; "));
+}
+
+DpdkPortSnapshot DpdkPort::Snapshot() const {
+  DpdkPortSnapshot snapshot;
+  snapshot.name = options_.port_name;
+  snapshot.driver = driver_;
+  snapshot.mac = local_.mac.ToString();
+  snapshot.ip = Ipv4ToString(local_.ip);
+  snapshot.neighbours = neighbours_.size();
+  if (started_) {
+    std::lock_guard lock(stats_mutex_);
+    rte_eth_stats stats{};
+    if (rte_eth_stats_get(port_id_, &stats) == 0) {
+      snapshot.rx_missed = stats.imissed;
+      snapshot.rx_errors = stats.ierrors;
+      snapshot.tx_errors = stats.oerrors;
+      snapshot.rx_no_mbuf = stats.rx_nombuf;
+    }
+  }
+  for (int q = 0; q < options_.workers; ++q) {
+    const DpdkQueueCounters& c = counters_[static_cast<size_t>(q)];
+    DpdkQueueSnapshot& queue = snapshot.queues.emplace_back();
+    queue.queue = q;
+    queue.counters.reserve(std::size(kQueueCounters));
+    for (const QueueCounter& counter : kQueueCounters) {
+      queue.counters.push_back({counter.name, counter.help, (c.*counter.field).load(std::memory_order_relaxed)});
+    }
+    queue.rx_dropped.reserve(kFrameDropCount);
+    for (size_t r = 0; r < kFrameDropCount; ++r) {
+      queue.rx_dropped.push_back({FrameDropName(static_cast<FrameDrop>(r)), "",
+                                  c.dropped[r].load(std::memory_order_relaxed)});
+    }
+  }
+  return snapshot;
 }
 
 }  // namespace earshot::dataplane::dpdk

@@ -15,6 +15,7 @@
 #include <gmock/gmock.h>
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include "dataplane/dpdk/dpdk_backend.h"
 #include "dataplane/dpdk/veth_wire_testing.h"
@@ -129,10 +130,56 @@ TEST(EarshotdDpdkTest, ACallThroughTheDpdkPortAndPingOfItsAddress) {
   ASSERT_EQ(status.workers_size(), 1);
   EXPECT_GT(status.workers(0).rx_packets(), 70u);
 
+  // The port's counters, in the status and in the metrics: the 3 pings, the
+  // peer's ARP, ~100 datagrams each way, nothing dropped for lack of anything.
+  ASSERT_EQ(status.dpdk_ports_size(), 1);
+  const v1::DpdkPortStatus& port = status.dpdk_ports(0);
+  EXPECT_EQ(port.name(), "net_af_packet0");
+  EXPECT_EQ(port.driver(), "net_af_packet");
+  EXPECT_EQ(port.ip(), kOurIp);
+  EXPECT_GE(port.neighbours(), 1u);
+  ASSERT_EQ(port.queues_size(), 1);
+  const auto& counters = port.queues(0).counters();
+  const auto count = [&counters](const std::string& name) {
+    auto found = counters.find(name);
+    EXPECT_NE(found, counters.end()) << name;
+    return found == counters.end() ? uint64_t{0} : found->second;
+  };
+  EXPECT_EQ(count("icmp_echo_answered"), 3u);
+  EXPECT_GE(count("arp_requests_answered"), 1u);
+  EXPECT_GT(count("rx_delivered"), 70u);
+  EXPECT_GE(count("rx_frames"), count("rx_delivered") + 3);
+  EXPECT_GT(count("rx_bytes"), 70u * 172);
+  EXPECT_GT(count("tx_frames"), 70u + 3);
+  EXPECT_EQ(count("mbuf_exhausted"), 0u);
+  EXPECT_EQ(count("ring_full"), 0u);
+  EXPECT_EQ(count("tx_nic_full"), 0u);
+  EXPECT_EQ(count("tx_no_neighbour"), 0u);
+  EXPECT_EQ(port.queues(0).rx_dropped().count("ip_checksum"), 1u);  // every reason is listed
+
+  std::smatch metrics_port;
+  ASSERT_TRUE(std::regex_search(log, metrics_port, std::regex("metrics=http://127\\.0\\.0\\.1:([0-9]+)/metrics")))
+      << log;
+  httplib::Client client("127.0.0.1", std::stoi(metrics_port[1].str()));
+  client.set_read_timeout(2, 0);
+  httplib::Result metrics = client.Get("/metrics");
+  ASSERT_TRUE(metrics) << httplib::to_string(metrics.error());
+  const std::string labels = "{port=\"net_af_packet0\",queue=\"0\"}";
+  EXPECT_THAT(metrics->body, HasSubstr("earshot_dpdk_icmp_echo_answered_total" + labels + " 3\n"));
+  EXPECT_THAT(metrics->body, ::testing::ContainsRegex("earshot_dpdk_rx_delivered_total\\{port=\"net_af_packet0\","
+                                                      "queue=\"0\"\\} [1-9][0-9]+\n"));
+  EXPECT_THAT(metrics->body, ::testing::ContainsRegex("earshot_dpdk_tx_frames_total\\{port=\"net_af_packet0\","
+                                                      "queue=\"0\"\\} [1-9][0-9]+\n"));
+  EXPECT_THAT(metrics->body, ::testing::ContainsRegex("earshot_dpdk_arp_requests_answered_total\\{port=\"net_af_packet0\","
+                                                      "queue=\"0\"\\} [1-9]"));
+  EXPECT_THAT(metrics->body, HasSubstr("earshot_dpdk_mbuf_exhausted_total" + labels + " 0\n"));
+  EXPECT_THAT(metrics->body, HasSubstr("earshot_dpdk_rx_dropped_total{port=\"net_af_packet0\",queue=\"0\","
+                                       "reason=\"ip_fragment\"} 0\n"));
+
   daemon.Signal(SIGTERM);
   EXPECT_EQ(daemon.Wait(10s), 0) << daemon.stderr_text();
   EXPECT_THAT(daemon.stderr_text(), HasSubstr("icmp_echo_answered=3"));
-  EXPECT_THAT(daemon.stderr_text(), HasSubstr("arp_answered="));
+  EXPECT_THAT(daemon.stderr_text(), HasSubstr("arp_requests_answered="));
 }
 
 }  // namespace

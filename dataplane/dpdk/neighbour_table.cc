@@ -1,5 +1,9 @@
 #include "dataplane/dpdk/neighbour_table.h"
 
+#include <time.h>
+
+#include <algorithm>
+
 namespace earshot::dataplane::dpdk {
 namespace {
 
@@ -24,8 +28,12 @@ MacAddress Unpack(uint64_t word) {
 
 }  // namespace
 
-NeighbourTable::NeighbourTable(size_t capacity)
-    : capacity_(capacity == 0 ? 1 : capacity), entries_(new Entry[capacity_]) {}
+NeighbourTable::NeighbourTable(size_t capacity, std::chrono::nanoseconds refresh,
+                               std::chrono::nanoseconds expiry)
+    : refresh_ns_(refresh.count()),
+      expiry_ns_(std::max(expiry, refresh).count()),
+      capacity_(capacity == 0 ? 1 : capacity),
+      entries_(new Entry[capacity_]) {}
 
 NeighbourTable::Entry* NeighbourTable::Slot(uint32_t ip, bool claim) {
   // Fibonacci hashing spreads neighbouring addresses (10.0.0.1, .2 ...).
@@ -42,7 +50,7 @@ NeighbourTable::Entry* NeighbourTable::Slot(uint32_t ip, bool claim) {
   return nullptr;
 }
 
-bool NeighbourTable::Store(uint32_t ip, const MacAddress& mac, bool is_static) {
+bool NeighbourTable::Store(uint32_t ip, const MacAddress& mac, bool is_static, int64_t now_ns) {
   if (ip == 0) return false;
   Entry* entry = Slot(ip, true);
   if (entry == nullptr) return false;
@@ -50,15 +58,42 @@ bool NeighbourTable::Store(uint32_t ip, const MacAddress& mac, bool is_static) {
   if (!is_static) {
     const uint64_t old = entry->mac.load(std::memory_order_acquire);
     if (old & kStatic) return (old & kMacBits) == Pack(mac);
-    if (old == word) return true;  // the common case: no write, no cache-line bounce
+    // The time first: a reader that sees a new MAC (acquire, pairing with the
+    // release below) sees its time too. The same MAC again (the common case)
+    // writes only the time, and only when it moved on noticeably.
+    if (old != word || now_ns - entry->learnt_ns.load(std::memory_order_relaxed) > refresh_ns_ / 16) {
+      entry->learnt_ns.store(now_ns, std::memory_order_relaxed);
+    }
+    if (old != word) entry->mac.store(word, std::memory_order_release);
+    return true;
   }
   entry->mac.store(word, std::memory_order_release);
   return true;
 }
 
-bool NeighbourTable::Learn(uint32_t ip, const MacAddress& mac) { return Store(ip, mac, false); }
+bool NeighbourTable::Learn(uint32_t ip, const MacAddress& mac, int64_t now_ns) {
+  return Store(ip, mac, false, now_ns);
+}
 
-bool NeighbourTable::AddStatic(uint32_t ip, const MacAddress& mac) { return Store(ip, mac, true); }
+bool NeighbourTable::Learn(uint32_t ip, const MacAddress& mac) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  return Learn(ip, mac, int64_t{now.tv_sec} * 1'000'000'000 + now.tv_nsec);
+}
+
+bool NeighbourTable::AddStatic(uint32_t ip, const MacAddress& mac) { return Store(ip, mac, true, 0); }
+
+NeighbourTable::Neighbour NeighbourTable::Lookup(uint32_t ip, int64_t now_ns) const {
+  if (ip == 0) return {};
+  Entry* entry = const_cast<NeighbourTable*>(this)->Slot(ip, false);
+  if (entry == nullptr) return {};
+  const uint64_t word = entry->mac.load(std::memory_order_acquire);
+  if (!(word & kValid)) return {};
+  if (word & kStatic) return {Unpack(word & kMacBits), false};
+  const int64_t age = now_ns - entry->learnt_ns.load(std::memory_order_relaxed);
+  if (age >= expiry_ns_) return {};
+  return {Unpack(word & kMacBits), age >= refresh_ns_};
+}
 
 std::optional<MacAddress> NeighbourTable::Find(uint32_t ip) const {
   if (ip == 0) return std::nullopt;

@@ -59,6 +59,22 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
+  // EARSHOT_BENCH_RPS_CPU=1: the peers' receive stack runs on CPU 1, not on the
+  // packet thread's CPU (see VethWire::SteerReceiveTo); the packet thread is
+  // then pinned to CPU 0 and the generator to CPU 1.
+  const char* rps = std::getenv("EARSHOT_BENCH_RPS_CPU");
+  if (rps != nullptr) {
+    if (std::string why = wire.SteerReceiveTo(std::atoi(rps)); !why.empty()) {
+      std::fprintf(stderr, "rps: %s\n", why.c_str());
+      return 2;
+    }
+  }
+  auto pin = [](int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    pthread_setaffinity_np(pthread_self(), sizeof set, &set);
+  };
   std::optional<Eal> eal;
   std::unique_ptr<DpdkPort> port;
   std::unique_ptr<PacketIo> io;
@@ -92,6 +108,7 @@ int Main(int argc, char** argv) {
   std::atomic<uint64_t> echoed{0};
   std::thread echo([&] {
     pthread_setname_np(pthread_self(), "echo");  // perf report --comm echo
+    if (rps != nullptr) pin(0);
     const int64_t start = ThreadCpuNs();
     uint64_t count = 0;
     PacketBuffer* burst[32];
@@ -105,6 +122,7 @@ int Main(int argc, char** argv) {
     echoed = count;
   });
 
+  if (rps != nullptr) pin(1);
   std::vector<int> fds(kFlows, -1);
   testing::InNamespace(wire.ns_fd(), [&] {
     for (int& fd : fds) {

@@ -119,6 +119,26 @@ class VethWire {
     return {};
   }
 
+  // Receive packet steering: the kernel's receive work for frames arriving at
+  // either end (the namespace's IP/UDP stack for what we send, and af_packet's
+  // or the socket path for what the peers send) runs on `cpu` instead of on
+  // the CPU of whoever transmitted. Benches use it to keep the peers' stack off
+  // the CPU they measure. Empty on success, else why not.
+  std::string SteerReceiveTo(int cpu) {
+    const std::string mask = fmt::format("{:x}", 1u << cpu);
+    std::string why;
+    if (!Run({"ip", "netns", "exec", ns_, "sh", "-c",
+              fmt::format("echo {} > /sys/class/net/{}/queues/rx-0/rps_cpus", mask, peer_if_)},
+             &why)) {
+      return why;
+    }
+    FILE* f = std::fopen(fmt::format("/sys/class/net/{}/queues/rx-0/rps_cpus", dpdk_if_).c_str(), "w");
+    if (f == nullptr) return "cannot open rps_cpus of " + dpdk_if_;
+    std::fputs(mask.c_str(), f);
+    std::fclose(f);
+    return {};
+  }
+
   int ns_fd() const { return ns_fd_; }
   const std::string& ns() const { return ns_; }
   const std::string& dpdk_if() const { return dpdk_if_; }

@@ -211,13 +211,51 @@ Json StatusJson(const v1::GetStatusResponse& status) {
         {"rx_dropped", worker.rx_dropped()},
     });
   }
+  Json ports = Json::array();
+  for (const v1::DpdkPortStatus& port : status.dpdk_ports()) {
+    Json queues = Json::array();
+    for (const v1::DpdkQueueStatus& queue : port.queues()) {
+      queues.push_back({
+          {"queue", queue.queue()},
+          {"counters", SortedObject(queue.counters())},
+          {"rx_dropped", SortedObject(queue.rx_dropped())},
+      });
+    }
+    ports.push_back({
+        {"name", port.name()},
+        {"driver", port.driver()},
+        {"mac", port.mac()},
+        {"ip", port.ip()},
+        {"neighbours", port.neighbours()},
+        {"rx_missed", port.rx_missed()},
+        {"rx_errors", port.rx_errors()},
+        {"tx_errors", port.tx_errors()},
+        {"rx_no_mbuf", port.rx_no_mbuf()},
+        {"queues", std::move(queues)},
+    });
+  }
   return {
       {"version", status.version()},
       {"dataplane", status.dataplane()},
       {"tick_ms", status.tick_ms()},
       {"workers", std::move(workers)},
+      {"dpdk_ports", std::move(ports)},
   };
 }
+
+namespace {
+
+// "name 3, other 5" of the counters that are not zero, by name; "-" if none.
+std::string NonZeroCounters(const google::protobuf::Map<std::string, uint64_t>& counters) {
+  std::map<std::string, uint64_t> sorted(counters.begin(), counters.end());
+  std::vector<std::string> parts;
+  for (const auto& [name, value] : sorted) {
+    if (value != 0) parts.push_back(fmt::format("{} {}", name, value));
+  }
+  return parts.empty() ? "-" : fmt::format("{}", fmt::join(parts, ", "));
+}
+
+}  // namespace
 
 std::string FormatLeg(const v1::Leg& leg, Format format) {
   return format == Format::kJson ? Dump(LegJson(leg)) : LegLine(leg);
@@ -308,6 +346,20 @@ std::string FormatStatus(const v1::GetStatusResponse& status, Format format) {
         "dropped {}\n",
         worker.index(), worker.sessions(), worker.legs(), worker.ticks(), worker.tick_overruns(),
         worker.skipped_ticks(), worker.rx_packets(), worker.tx_packets(), worker.rx_dropped());
+  }
+  for (const v1::DpdkPortStatus& port : status.dpdk_ports()) {
+    text += fmt::format(
+        "  dpdk port {} ({}): mac {}, ip {}, {} neighbours, device rx_missed {} rx_errors {} "
+        "tx_errors {} rx_no_mbuf {}\n",
+        port.name(), port.driver(), port.mac(), port.ip(), port.neighbours(), port.rx_missed(),
+        port.rx_errors(), port.tx_errors(), port.rx_no_mbuf());
+    // Only what happened; --json has every counter.
+    for (const v1::DpdkQueueStatus& queue : port.queues()) {
+      text += fmt::format("    queue {}: {}\n", queue.queue(), NonZeroCounters(queue.counters()));
+      if (std::string drops = NonZeroCounters(queue.rx_dropped()); drops != "-") {
+        text += fmt::format("    queue {} dropped: {}\n", queue.queue(), drops);
+      }
+    }
   }
   return text;
 }

@@ -108,6 +108,27 @@ v1::GetStatusResponse Status() {
   return status;
 }
 
+v1::GetStatusResponse DpdkStatus() {
+  v1::GetStatusResponse status = Status();
+  status.set_dataplane("dpdk");
+  v1::DpdkPortStatus* port = status.add_dpdk_ports();
+  port->set_name("net_af_packet0");
+  port->set_driver("net_af_packet");
+  port->set_mac("02:00:00:00:00:01");
+  port->set_ip("10.0.0.2");
+  port->set_neighbours(2);
+  port->set_rx_missed(1);
+  v1::DpdkQueueStatus* queue = port->add_queues();
+  queue->set_queue(0);
+  (*queue->mutable_counters())["rx_frames"] = 12;
+  (*queue->mutable_counters())["icmp_echo_answered"] = 3;
+  (*queue->mutable_counters())["ring_full"] = 0;
+  (*queue->mutable_rx_dropped())["ip_checksum"] = 1;
+  (*queue->mutable_rx_dropped())["ip_fragment"] = 0;
+  port->add_queues()->set_queue(1);
+  return status;
+}
+
 // Every field of `descriptor` is a key of `json`, in field order, and nothing
 // else is; nested messages likewise (the first element of a repeated one).
 void ExpectKeysAreTheProtoFields(const Json& json, const google::protobuf::Descriptor* descriptor) {
@@ -140,7 +161,7 @@ TEST(JsonTest, HasEveryProtoFieldUnderItsProtoName) {
   *list.add_sessions() = TwoLegSession();
   ExpectKeysAreTheProtoFields(SessionListJson(list), v1::ListSessionsResponse::descriptor());
   ExpectKeysAreTheProtoFields(SessionStatsJson(Stats()), v1::SessionStats::descriptor());
-  ExpectKeysAreTheProtoFields(StatusJson(Status()), v1::GetStatusResponse::descriptor());
+  ExpectKeysAreTheProtoFields(StatusJson(DpdkStatus()), v1::GetStatusResponse::descriptor());
   ExpectKeysAreTheProtoFields(EventJson(v1::Event()), v1::Event::descriptor());
 }
 
@@ -254,6 +275,21 @@ TEST(HumanTest, HealthShowsEveryWorker) {
             "earshotd 0.1.0, dataplane kernel, tick 20 ms, 2 workers\n"
             "  worker 0: 0 sessions, 0 legs, 1000 ticks, 0 overruns, 0 skipped, rx 0 tx 0 dropped 0\n"
             "  worker 1: 0 sessions, 0 legs, 1001 ticks, 1 overruns, 0 skipped, rx 0 tx 0 dropped 0\n");
+}
+
+TEST(HumanTest, DpdkStatusShowsThePortAndTheQueuesCountersThatHappened) {
+  EXPECT_EQ(FormatStatus(DpdkStatus(), Format::kHuman),
+            "earshotd 0.1.0, dataplane dpdk, tick 20 ms, 2 workers\n"
+            "  worker 0: 0 sessions, 0 legs, 1000 ticks, 0 overruns, 0 skipped, rx 0 tx 0 dropped 0\n"
+            "  worker 1: 0 sessions, 0 legs, 1001 ticks, 1 overruns, 0 skipped, rx 0 tx 0 dropped 0\n"
+            "  dpdk port net_af_packet0 (net_af_packet): mac 02:00:00:00:00:01, ip 10.0.0.2, 2 neighbours, "
+            "device rx_missed 1 rx_errors 0 tx_errors 0 rx_no_mbuf 0\n"
+            "    queue 0: icmp_echo_answered 3, rx_frames 12\n"
+            "    queue 0 dropped: ip_checksum 1\n"
+            "    queue 1: -\n");
+  const Json json = Json::parse(FormatStatus(DpdkStatus(), Format::kJson));
+  EXPECT_EQ(json["dpdk_ports"][0]["queues"][0]["counters"]["rx_frames"], 12);
+  EXPECT_EQ(json["dpdk_ports"][0]["queues"][0]["rx_dropped"]["ip_fragment"], 0);
 }
 
 TEST(HumanTest, DoneIsALineOrAnEmptyObject) {
