@@ -49,8 +49,10 @@ struct Config {
   bool pin_workers = false;
   DataplaneKind dataplane = DataplaneKind::kKernel;
   // Kernel back end: "epoll" (recvmmsg/sendmmsg), "io_uring", or "auto"
-  // (io_uring where the kernel allows it, else epoll).
-  std::string kernel_io = "epoll";
+  // (io_uring where the kernel and process allow it, else epoll, the reason
+  // logged). auto by default: io_uring measured cheaper per packet with a leg per
+  // socket (issue #5; bench/README.md, earshot-worker-capacity).
+  std::string kernel_io = "auto";
   // DPDK back end (dataplane: dpdk); checked here as text, turned into the
   // port's options by earshotd. The legs' local address is dpdk_ip, not rtp_ip.
   struct Dpdk {

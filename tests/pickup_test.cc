@@ -172,8 +172,12 @@ TEST_F(PickupTest, FiftyConcurrentPickersGetOneWinnerPerCall) {
     // A channel each (its own connection), as separate phones' SIP servers would have.
     grpc::ChannelArguments arguments;
     arguments.SetInt("picker", p);
-    stubs.push_back(v1::Pickup::NewStub(
-        grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), arguments)));
+    auto channel = grpc::CreateCustomChannel(address_, grpc::InsecureChannelCredentials(), arguments);
+    // Connected before the race starts: what is raced here is the pickup, not
+    // fifty connection set-ups on a loaded machine (seen once: a connect that
+    // failed outright, which an RPC without wait-for-ready reports at once).
+    ASSERT_TRUE(channel->WaitForConnected(std::chrono::system_clock::now() + 10s)) << "picker " << p;
+    stubs.push_back(v1::Pickup::NewStub(channel));
   }
   std::vector<double> latencies_ms;
   for (int round = 0; round < kRounds; ++round) {

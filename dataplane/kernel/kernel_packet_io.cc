@@ -181,7 +181,14 @@ size_t KernelPacketIo::StartRound(int timeout_ms) {
     uint64_t wakes = 0;
     (void)!read(wake_fd_.get(), &wakes, sizeof wakes);  // reset the eventfd
     ++counters_.syscalls;
-    round_[i].data.u32 = kClosedInRound;  // not a port: skipped like a closed one
+    // Not a port: out of the round (order kept), so that a round holding only
+    // the wake is empty and the next Wait sleeps.
+    std::move(round_.begin() + static_cast<std::ptrdiff_t>(i) + 1,
+              round_.begin() + static_cast<std::ptrdiff_t>(round_end_),
+              round_.begin() + static_cast<std::ptrdiff_t>(i));
+    --round_end_;
+    wake_seen_ = true;
+    break;  // the eventfd is in the set once
   }
   return round_end_;
 }
@@ -194,8 +201,11 @@ bool KernelPacketIo::Wake() {
 }
 
 void KernelPacketIo::Wait(std::chrono::nanoseconds timeout) {
-  if (round_pos_ < round_end_) return;  // sockets known to be readable are waiting
+  // A wake the last ReceiveBurst's round drained: its command is still to be seen.
+  const bool woken = std::exchange(wake_seen_, false);
+  if (round_pos_ < round_end_ || woken) return;  // or sockets known to be readable wait
   StartRound(TimeoutMs(timeout));
+  wake_seen_ = false;  // this Wait returns: that is the wake-up
 }
 
 size_t KernelPacketIo::ReceiveBurst(std::span<PacketBuffer*> out) {

@@ -90,9 +90,9 @@ class KernelPacketIo final : public PacketIo {
   void ClosePort(PortHandle port) override;
   SocketAddress LocalAddress(PortHandle port) const override;
 
-  // Returns at once if the current round still has sockets to visit. Otherwise
-  // epoll_waits, rounding `timeout` up to whole milliseconds (0 and negative
-  // values do not block).
+  // Returns at once if the current round still has sockets to visit, or if a
+  // wake was drained since the last Wait. Otherwise epoll_waits, rounding
+  // `timeout` up to whole milliseconds (0 and negative values do not block).
   void Wait(std::chrono::nanoseconds timeout) override;
   bool Wake() override;
   size_t ReceiveBurst(std::span<PacketBuffer*> out) override;
@@ -120,6 +120,9 @@ class KernelPacketIo final : public PacketIo {
   const KernelPacketIoOptions options_;
   UniqueFd epoll_fd_;
   UniqueFd wake_fd_;  // an eventfd in the epoll set: Wake() writes, StartRound drains
+  // StartRound drained a wake since the last Wait: the next Wait returns at once,
+  // even when the round that drained it was ReceiveBurst's.
+  bool wake_seen_ = false;
   PacketPool pool_;
   PacketIoCounters counters_;
 

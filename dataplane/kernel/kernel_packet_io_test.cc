@@ -13,6 +13,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstring>
@@ -615,6 +616,126 @@ TEST_P(KernelPacketIoTest, MadeOnOneThreadDrivenFromAnother) {
   worker.join();
   EXPECT_EQ(io->counters().rx_packets, 1u);
   io.reset();
+}
+
+// Wake() is how a control command reaches a worker at once instead of at its
+// next phase. The waits below run on threads of their own, as in
+// WaitHonoursItsTimeout, so that no spurious EINTR from an earlier test's ring
+// ends them early.
+TEST_P(KernelPacketIoTest, WakeFromAnotherThreadEndsAWaitInProgress) {
+  using Clock = std::chrono::steady_clock;
+  std::atomic<PacketIo*> shared{nullptr};
+  std::atomic<bool> released{false};
+  Clock::time_point wait_started;   // written by the worker, read after join
+  Clock::time_point wait_returned;  // the same
+  std::thread worker([&] {
+    auto io = MakeIo();
+    ASSERT_NE(io, nullptr);
+    Open(*io, Loopback4());
+    wait_started = Clock::now();
+    shared.store(io.get());
+    io->Wait(std::chrono::seconds(1));
+    wait_returned = Clock::now();
+    // The io is this thread's: destroyed only once the other thread is done with it.
+    while (!released.load()) std::this_thread::yield();
+  });
+  while (shared.load() == nullptr) std::this_thread::yield();
+  std::this_thread::sleep_for(milliseconds(50));  // let the Wait start
+  const auto woken_at = Clock::now();
+  EXPECT_TRUE(shared.load()->Wake());
+  released.store(true);
+  worker.join();
+  EXPECT_LT(wait_returned - woken_at, milliseconds(50))
+      << "Wait returned " << (wait_returned - woken_at) / std::chrono::microseconds(1)
+      << " us after Wake";
+  EXPECT_LT(wait_returned - wait_started, milliseconds(500));
+}
+
+TEST_P(KernelPacketIoTest, WakeBeforeWaitEndsTheNextWaitOnlyAndIsNoPacket) {
+  std::thread worker([this] {
+    auto io = MakeIo();
+    ASSERT_NE(io, nullptr);
+    // Before first use: the io_uring ring is not even bound to a thread yet.
+    EXPECT_TRUE(io->Wake());
+    const PortHandle port = Open(*io, Loopback4());
+    auto start = std::chrono::steady_clock::now();
+    io->Wait(std::chrono::seconds(1));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(50));
+    // Several wakes before a Wait count as one, and are consumed by it.
+    for (int i = 0; i < 3; ++i) EXPECT_TRUE(io->Wake());
+    start = std::chrono::steady_clock::now();
+    io->Wait(std::chrono::seconds(1));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(50));
+    PacketBuffer* burst[8];
+    EXPECT_EQ(io->ReceiveBurst(burst), 0u);  // a wake is not a packet
+    start = std::chrono::steady_clock::now();
+    io->Wait(milliseconds(30));
+    EXPECT_GE(std::chrono::steady_clock::now() - start, milliseconds(25)) << "wake not drained";
+    // A wake that SendBurst or ReceiveBurst happens to reap still ends the next Wait.
+    // (No Wait in between: the worker's loop drains commands, receives, sends,
+    // and only then waits.)
+    EXPECT_TRUE(io->Wake());
+    std::this_thread::sleep_for(milliseconds(5));
+    PacketBuffer* packet[] = {MakePacket(io->pool(), port, io->LocalAddress(port), "self")};
+    EXPECT_EQ(io->SendBurst(packet), 1u);
+    size_t received = 0;
+    for (int i = 0; i < 200 && received == 0; ++i) {
+      received = io->ReceiveBurst(burst);
+      if (received == 0) std::this_thread::sleep_for(milliseconds(1));
+    }
+    ASSERT_EQ(received, 1u);
+    io->pool().Free(burst[0]);
+    start = std::chrono::steady_clock::now();
+    io->Wait(std::chrono::seconds(1));
+    EXPECT_LT(std::chrono::steady_clock::now() - start, milliseconds(50));
+    EXPECT_EQ(io->counters().rx_packets, 1u);
+    EXPECT_EQ(io->counters().rx_errors, 0u);
+    EXPECT_EQ(io->pool().available(), io->pool().capacity());
+  });
+  worker.join();
+}
+
+TEST_P(KernelPacketIoTest, ManyWakesDoNotDisturbReceiving) {
+  auto io = MakeIo();
+  ASSERT_NE(io, nullptr);
+  std::atomic<bool> done{false};
+  std::atomic<int> wakes{0};
+  std::thread waker([&] {
+    while (!done.load()) {
+      EXPECT_TRUE(io->Wake());
+      wakes.fetch_add(1);
+    }
+  });
+  std::thread worker([&] {
+    const PortHandle a = Open(*io, Loopback4());
+    const PortHandle b = Open(*io, Loopback4());
+    while (wakes.load() < 100) std::this_thread::yield();  // wakes come throughout
+    constexpr int kPackets = 200;
+    std::vector<PacketBuffer*> received;
+    for (int i = 0; i < kPackets; ++i) {
+      PacketBuffer* packet[] = {
+          MakePacket(io->pool(), a, io->LocalAddress(b), "p" + std::to_string(i))};
+      EXPECT_EQ(io->SendBurst(packet), 1u);
+      io->Wait(milliseconds(1));
+      PacketBuffer* burst[32];
+      const size_t n = io->ReceiveBurst(burst);
+      received.insert(received.end(), burst, burst + n);
+    }
+    auto rest = ReceiveUntil(*io, kPackets - received.size());
+    received.insert(received.end(), rest.begin(), rest.end());
+    ASSERT_EQ(received.size(), static_cast<size_t>(kPackets));
+    for (int i = 0; i < kPackets; ++i) {
+      EXPECT_EQ(Payload(received[static_cast<size_t>(i)]), "p" + std::to_string(i));
+    }
+    FreeAll(io->pool(), received);
+  });
+  worker.join();
+  done.store(true);
+  waker.join();
+  EXPECT_EQ(io->counters().rx_packets, 200u);
+  EXPECT_EQ(io->counters().tx_packets, 200u);
+  EXPECT_EQ(io->counters().rx_errors, 0u);
+  EXPECT_EQ(io->pool().available(), io->pool().capacity());
 }
 
 TEST(KernelIoModeTest, NamesParseBack) {

@@ -3,6 +3,8 @@
 #include "dataplane/kernel/udp_socket.h"
 
 #include <netinet/in.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,8 +31,10 @@ constexpr int kKindShift = 62;
 constexpr uint64_t kKindReceive = 0;
 constexpr uint64_t kKindSend = 1;
 constexpr uint64_t kKindCancel = 2;
+constexpr uint64_t kKindWake = 3;
 constexpr uint32_t kGenerationMask = (1u << 30) - 1;
 constexpr uint64_t kCancelTag = kKindCancel << kKindShift;
+constexpr uint64_t kWakeTag = kKindWake << kKindShift;
 
 constexpr uint64_t ReceiveTag(PortHandle port, uint32_t generation) {
   return (uint64_t{generation & kGenerationMask} << 32) | static_cast<uint32_t>(port);
@@ -360,6 +364,14 @@ Result<void> UringPacketIo::Init() {
                           kProvidedSize, static_cast<unsigned short>(i), mask, static_cast<int>(i));
   }
   io_uring_buf_ring_advance(buffer_ring_.get(), static_cast<int>(provided_count_));
+
+  // Non-blocking: Wake() must never block, and the drain in Reap neither.
+  wake_fd_.Reset(eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC));
+  if (!wake_fd_) {
+    return MakeError(ErrorCode::kResourceExhausted,
+                     "io_uring packet I/O: eventfd for waking the worker: " + ErrnoText(errno));
+  }
+  // The poll is armed on first use, by the owner (the ring is still disabled).
   return {};
 }
 
@@ -465,7 +477,49 @@ void UringPacketIo::Arm(PortHandle handle, bool poll_first) {
   port.armed = true;
 }
 
+void UringPacketIo::ArmWake() {
+  io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+  EARSHOT_DCHECK(sqe != nullptr);  // callers make room
+  // Multishot: one completion per write (wake-ups that come together may share
+  // one), and it stays armed. Armed while the eventfd is already readable (a
+  // Wake() before the first Wait), it completes at once.
+  io_uring_prep_poll_multishot(sqe, wake_fd_.get(), POLLIN);
+  io_uring_sqe_set_data64(sqe, kWakeTag);
+  wake_armed_ = true;
+}
+
+void UringPacketIo::CompleteWake(int result, bool more) {
+  if (!more) wake_armed_ = false;  // ArmPending arms it again
+  if (result < 0) {
+    // The poll itself failed (ECANCELED only when the ring goes away). Give up
+    // on waking rather than re-arm a request that fails: commands then wait for
+    // the worker's next phase, which is what Wake() returning false says.
+    if (!more) wake_works_.store(false, std::memory_order_relaxed);
+    wake_seen_ = true;  // a Wait must not sleep through a wake this lost
+    return;
+  }
+  // Drain, so the counter cannot grow without bound and a re-armed poll does
+  // not fire for wakes already seen. A write after this read posts another
+  // completion (the poll is edge-triggered on the eventfd's wake-ups).
+  uint64_t wakes = 0;
+  ++counters_.syscalls;
+  (void)!read(wake_fd_.get(), &wakes, sizeof wakes);  // EAGAIN: a racing drain got it
+  wake_seen_ = true;
+}
+
+bool UringPacketIo::Wake() {
+  if (!wake_works_.load(std::memory_order_relaxed)) return false;
+  const uint64_t one = 1;
+  // EAGAIN only if the counter is about to overflow: a wake is pending anyway.
+  (void)!write(wake_fd_.get(), &one, sizeof one);
+  return true;
+}
+
 void UringPacketIo::ArmPending() {
+  if (!wake_armed_ && io_uring_sq_space_left(&ring_) > 0 &&
+      wake_works_.load(std::memory_order_relaxed)) {
+    ArmWake();
+  }
   // Only while the kernel has buffers: a multishot armed on an empty buffer ring
   // ends at once with ENOBUFS, and re-arming that would spin.
   while (!rearm_.empty() && buffers_held_ < provided_count_ &&
@@ -509,6 +563,10 @@ void UringPacketIo::Reap() {
     const uint64_t kind = data >> kKindShift;
     if (kind == kKindSend) {
       CompleteSend(static_cast<size_t>(data & ((uint64_t{1} << kKindShift) - 1)), cqe->res);
+      continue;
+    }
+    if (kind == kKindWake) {
+      CompleteWake(cqe->res, (cqe->flags & IORING_CQE_F_MORE) != 0);
       continue;
     }
     if (kind != kKindReceive) continue;  // a cancel's own completion
@@ -615,7 +673,11 @@ PacketBuffer* UringPacketIo::TakeStaged(PortHandle handle) {
 
 void UringPacketIo::Wait(std::chrono::nanoseconds timeout) {
   EnsureOwner();
-  if (staged_total_ > 0 || io_uring_cq_ready(&ring_) > 0) return;
+  // Reaping costs no system call (but the eventfd drain after a wake), and it
+  // tells a wake from a send completion: only datagrams and wakes end a Wait.
+  Reap();
+  const bool woken = std::exchange(wake_seen_, false);
+  if (staged_total_ > 0 || woken) return;
   if (timeout.count() <= 0) return;  // ReceiveBurst enters if work is pending
   ArmPending();
   __kernel_timespec wait{};

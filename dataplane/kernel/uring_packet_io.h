@@ -58,11 +58,22 @@
 //   reference to the socket, which would otherwise stay bound. user_data carries
 //   a per-port generation, bumped on close, so completions that still arrive
 //   for a closed (or closed and reused) handle are recognised and dropped.
+// * Wake: the ring keeps a multishot poll armed on an eventfd. Wake() (any
+//   thread, no lock) writes the eventfd; the poll posts a completion, which
+//   ends an io_uring_enter waiting in Wait. The poll cannot be submitted from
+//   Wake() itself: SQEs belong to the owner thread (SINGLE_ISSUER), and with
+//   DEFER_TASKRUN only the owner runs the poll's completion work, which is what
+//   its wait does. Reap drains the eventfd (one read) and remembers the wake, so
+//   that the next Wait returns at once even if SendBurst or ReceiveBurst reaped
+//   it first; a write racing the drain posts another completion, so no wake-up
+//   is lost (at worst one Wait returns early). The poll is re-armed when it ends
+//   (a CQ overflow); should it fail, Wake() returns false from then on and
+//   commands wait for the worker's next phase, as the interface allows.
 //
 // Bounds, per call: ReceiveBurst makes at most one system call (only when work
 // is pending: IORING_SQ_TASKRUN, queued SQEs or a CQ overflow) and copies at most
 // out.size() packets; SendBurst makes one per send_batch packets; Wait at most
-// one. Nothing allocates, locks or throws after Create. receive_burst and
+// one; each of them one more (the eventfd read) when it reaps a wake. Nothing allocates, locks or throws after Create. receive_burst and
 // max_recv_calls (recvmmsg tuning) do not apply here.
 //
 // Spurious wake-ups: tearing down any io_uring (this one, or the small probe
@@ -80,6 +91,7 @@
 #include <sys/socket.h>
 #include <sys/uio.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -110,14 +122,13 @@ class UringPacketIo final : public PacketIo {
   void ClosePort(PortHandle port) override;
   SocketAddress LocalAddress(PortHandle port) const override;
 
-  // Returns at once if packets are staged or completions are waiting. Otherwise
-  // waits in io_uring_enter with a nanosecond timeout (0 and negative values do
-  // not block, and make no system call).
+  // Returns at once if packets are staged or Wake() was called since the last
+  // Wait. Otherwise waits in io_uring_enter with a nanosecond timeout (0 and
+  // negative values do not block, and make no system call).
   void Wait(std::chrono::nanoseconds timeout) override;
-  // Not wired yet: waking an io_uring wait from another thread needs a
-  // completion posted to this ring (a poll on an eventfd, or MSG_RING). Control
-  // commands then wait for the worker's next phase, at most a millisecond.
-  bool Wake() override { return false; }
+  // Any thread: one write to the wake eventfd. False once the ring refused the
+  // eventfd's poll (never seen; see the model above).
+  bool Wake() override;
   size_t ReceiveBurst(std::span<PacketBuffer*> out) override;
   size_t SendBurst(std::span<PacketBuffer*> packets) override;
 
@@ -187,6 +198,9 @@ class UringPacketIo final : public PacketIo {
   }
   void Recycle(BufferId id);
   void Arm(PortHandle port, bool poll_first);
+  void ArmWake();
+  // A completion of the wake poll: drains the eventfd, notes the wake.
+  void CompleteWake(int result, bool more);
   void ArmPending();
   bool NeedsEnter() const;
   // Drains the completion queue: stages datagrams, completes sends, notes
@@ -222,6 +236,15 @@ class UringPacketIo final : public PacketIo {
   size_t buffers_held_ = 0;     // taken by the kernel and not yet given back
   size_t staged_total_ = 0;
   msghdr recv_msg_{};           // only msg_namelen / msg_controllen matter to multishot
+
+  // Wake(): written by any thread, read (drained) by the owner in Reap.
+  UniqueFd wake_fd_;
+  bool wake_armed_ = false;  // the multishot poll on wake_fd_ is outstanding (or queued)
+  bool wake_seen_ = false;   // a wake was reaped since the last Wait returned
+  // Cleared by the owner when the wake poll fails, read by Wake(). Relaxed both
+  // ways: it publishes nothing but itself, and a Wake() that still writes after
+  // it is cleared is harmless.
+  std::atomic<bool> wake_works_{true};
 
   std::vector<SendSlot> send_slots_;
   std::vector<uint32_t> free_send_slots_;  // a stack
