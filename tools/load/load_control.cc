@@ -4,9 +4,12 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <chrono>
 #include <random>
 #include <thread>
+
+#include "tools/load/load_churn.h"
 
 namespace earshot::load {
 namespace {
@@ -112,15 +115,16 @@ v1::LegSpec CallController::Spec(v1::Role role, int call, int party) const {
   return spec;
 }
 
-bool CallController::SetUpCall(int call) {
-  const std::string session_id = fmt::format("load-{}-{}", run_id_, call);
+bool CallController::SetUpCall(int call, const std::string& session_id, std::vector<SupervisorMode>& modes,
+                               bool& created) {
+  created = false;
   v1::CreateSessionRequest create;
   create.set_id(session_id);
   create.set_rate(static_cast<uint32_t>(options_.session_rate_hz));
   create.set_tick_ms(static_cast<uint32_t>(options_.ptime_ms));
   (*create.mutable_labels())["app"] = "earshot-load";
   if (!Count("CreateSession", api_.CreateSession(create))) return false;
-  sessions_.push_back(session_id);
+  created = true;
 
   ControlEvent up;
   up.kind = ControlEvent::Kind::kCallUp;
@@ -136,7 +140,6 @@ bool CallController::SetUpCall(int call) {
     up.remotes[static_cast<size_t>(party)] = LegAddress(*leg);
     up.earshot_keys[static_cast<size_t>(party)] = leg->srtp_local_key();
   }
-  std::vector<SupervisorMode>& modes = modes_[static_cast<size_t>(call)];
   for (int supervisor = 0; supervisor < options_.supervisors; ++supervisor) {
     const int party = kFirstSupervisor + supervisor;
     const SupervisorMode mode = InitialMode(options_.mode, call, supervisor, options_.supervisors);
@@ -189,7 +192,11 @@ void CallController::Run(std::atomic<int64_t>& stop_at_ns, const std::atomic<boo
   const double interval_ns = 1e9 / options_.cps;
   for (int call = 0; call < options_.calls && !abort.load(std::memory_order_relaxed); ++call) {
     SleepUntilNs(start + static_cast<int64_t>(call * interval_ns));
-    if (SetUpCall(call)) {
+    const std::string session_id = fmt::format("load-{}-{}", run_id_, call);
+    bool created = false;
+    const bool ok = SetUpCall(call, session_id, modes_[static_cast<size_t>(call)], created);
+    if (created) sessions_.push_back(session_id);
+    if (ok) {
       up_.push_back(call);
       calls_up_.fetch_add(1, std::memory_order_relaxed);
     } else {
@@ -219,13 +226,134 @@ void CallController::Run(std::atomic<int64_t>& stop_at_ns, const std::atomic<boo
   }
 }
 
+void CallController::DeleteSession(const std::string& id) {
+  v1::DeleteSessionRequest request;
+  request.set_id(id);
+  Count("DeleteSession", api_.DeleteSession(request));
+}
+
 void CallController::TearDown() {
-  for (const std::string& id : sessions_) {
-    v1::DeleteSessionRequest request;
-    request.set_id(id);
-    Count("DeleteSession", api_.DeleteSession(request));
-  }
+  for (const std::string& id : sessions_) DeleteSession(id);
   sessions_.clear();
+}
+
+ChurnFigures CallController::churn_figures() const {
+  std::lock_guard<std::mutex> lock(churn_mutex_);
+  ChurnFigures figures = churn_;
+  figures.setup = {static_cast<double>(churn_setup_.PercentileNs(0.50)) / 1e6,
+                   static_cast<double>(churn_setup_.PercentileNs(0.99)) / 1e6,
+                   static_cast<double>(churn_setup_.max_ns()) / 1e6, churn_setup_.count()};
+  return figures;
+}
+
+void CallController::StopChurnCall(int slot, const std::string& session_id) {
+  ControlEvent down;
+  down.kind = ControlEvent::Kind::kCallDown;
+  down.call = options_.calls + slot;
+  down.at_ns = NowNs();
+  driver_.inbox().Post(down);
+  ++churn_downs_posted_;
+  // The driver applies events at least once a millisecond; give it 200 ms at
+  // most (a starved driver) before deleting anyway.
+  const int64_t give_up = NowNs() + 200'000'000;
+  while (driver_.calls_stopped() < churn_downs_posted_ && NowNs() < give_up) {
+    std::this_thread::sleep_for(std::chrono::microseconds(200));
+  }
+  DeleteSession(session_id);
+}
+
+void CallController::RunChurn(const std::atomic<int64_t>& stop_at_ns, const std::atomic<bool>& abort) {
+  if (options_.churn_cps <= 0.0) return;
+  {
+    std::lock_guard<std::mutex> lock(churn_mutex_);
+    churn_.cps = options_.churn_cps;
+    churn_.hold_s = options_.churn_hold_s;
+    churn_.slots = options_.churn_slots();
+  }
+  int64_t stop_at = 0;
+  while ((stop_at = stop_at_ns.load(std::memory_order_acquire)) == 0) {
+    if (abort.load(std::memory_order_relaxed)) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  constexpr int64_t kPollNs = 50'000'000;     // abort is seen within this
+  constexpr int64_t kSampleNs = 100'000'000;  // up_samples
+  constexpr int64_t kEndMarginNs = 500'000'000;  // every churn call down this long before the end
+  const int64_t start = NowNs();
+  ChurnSchedule schedule(options_.churn_cps, options_.churn_hold_s, options_.churn_slots(), start,
+                         stop_at - kEndMarginNs);
+  std::vector<std::string> ids(static_cast<size_t>(schedule.slots()));
+  std::vector<int64_t> up_at(static_cast<size_t>(schedule.slots()), 0);
+  int64_t generation = 0;
+  int64_t up_ns = 0;  // summed over the churn calls that went down
+  int64_t next_sample = start;
+  int64_t last_setup_at = -1;
+  auto sample = [&](int64_t now) {
+    if (now < next_sample) return;
+    next_sample = now + kSampleNs;
+    const double realtime =
+        std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+    std::lock_guard<std::mutex> lock(churn_mutex_);
+    churn_.up_samples.emplace_back(realtime, schedule.up());
+  };
+  auto tear_down = [&](int slot) {
+    StopChurnCall(slot, ids[static_cast<size_t>(slot)]);
+    const int64_t now = NowNs();
+    up_ns += now - up_at[static_cast<size_t>(slot)];
+    schedule.TearDownDone(slot);
+    std::lock_guard<std::mutex> lock(churn_mutex_);
+    ++churn_.teardowns;
+    churn_.up_now = schedule.up();
+  };
+  while (!abort.load(std::memory_order_relaxed)) {
+    const int64_t now = NowNs();
+    sample(now);
+    const int64_t setup_at = schedule.next_setup_ns();
+    const int64_t down_at = schedule.next_teardown_ns();
+    if (setup_at == kNever && down_at == kNever) break;
+    const int64_t due = std::min(setup_at, down_at);
+    if (now < due) {
+      SleepUntilNs(std::min({due, now + kPollNs, next_sample}));
+      continue;
+    }
+    if (down_at <= setup_at) {
+      const int slot = schedule.BeginTearDown(now);
+      if (slot >= 0) tear_down(slot);
+      continue;
+    }
+    last_setup_at = setup_at;
+    const int slot = schedule.BeginSetUp();
+    if (slot < 0) {
+      std::lock_guard<std::mutex> lock(churn_mutex_);
+      churn_.missed = schedule.missed();
+      continue;
+    }
+    const std::string id = fmt::format("load-{}-churn-{}", run_id_, generation++);
+    ids[static_cast<size_t>(slot)] = id;
+    std::vector<SupervisorMode> modes;
+    bool created = false;
+    const int64_t begin = NowNs();
+    const bool ok = SetUpCall(options_.calls + slot, id, modes, created);
+    const int64_t done = NowNs();
+    if (!ok && created) DeleteSession(id);
+    schedule.SetUpDone(slot, done, ok);
+    up_at[static_cast<size_t>(slot)] = done;
+    std::lock_guard<std::mutex> lock(churn_mutex_);
+    if (ok) {
+      ++churn_.setups;
+      churn_setup_.Record(done - begin);
+    } else {
+      ++churn_.failed;
+    }
+    churn_.up_now = schedule.up();
+  }
+  // Aborted: whatever is still up goes down now.
+  for (int slot : schedule.Busy()) tear_down(slot);
+  const int64_t end = NowNs();
+  sample(next_sample);
+  std::lock_guard<std::mutex> lock(churn_mutex_);
+  churn_.span_s = static_cast<double>(end - start) / 1e9;
+  if (last_setup_at >= 0) churn_.setup_span_s = static_cast<double>(last_setup_at - start) / 1e9 + 1.0 / options_.churn_cps;
+  churn_.mean_up = end > start ? static_cast<double>(up_ns) / static_cast<double>(end - start) : 0.0;
 }
 
 }  // namespace earshot::load

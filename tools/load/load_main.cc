@@ -3,7 +3,8 @@
 // exit codes, load_rtp_driver.h for the media side, load_report.h for output).
 //
 // Threads: the main thread drives RTP (RtpDriver::Run); a control thread makes
-// the set-up and mode-change RPCs (CallController); gRPC has its own.
+// the set-up and mode-change RPCs (CallController); with --churn-cps a churn
+// thread sets churn calls up and down (CallController::RunChurn); gRPC has its own.
 
 #include <sys/resource.h>
 
@@ -84,6 +85,7 @@ int Run(const LoadOptions& options) {
   std::atomic<int64_t> stop_at_ns{0};
   std::atomic<bool> abort{false};
   std::thread control([&] { controller.Run(stop_at_ns, abort); });
+  std::thread churn([&] { controller.RunChurn(stop_at_ns, abort); });
   driver.Run(stop_at_ns, abort, [&](const DriverProgress& progress) {
     if (options.quiet) return;
     const DriverTotals& t = *progress.totals;
@@ -97,9 +99,20 @@ int Run(const LoadOptions& options) {
                             t.missing + t.unexpected,
                             static_cast<double>(progress.lateness_p99_ns) / 1e6,
                             progress.cpu_percent};
+    if (options.churn_cps > 0.0) {
+      const ChurnFigures c = controller.churn_figures();
+      figures.churn_cps = c.cps;
+      figures.churn_up = c.up_now;
+      figures.churn_setups = c.setups;
+      figures.churn_teardowns = c.teardowns;
+      figures.churn_failed = c.failed;
+      figures.churn_setup_p50_ms = c.setup.p50_ms;
+      figures.churn_setup_p99_ms = c.setup.p99_ms;
+    }
     std::fprintf(stderr, "%s\n", FormatProgress(figures).c_str());
   });
   control.join();
+  churn.join();
   controller.TearDown();
   ctl::RpcResult<earshot::v1::GetStatusResponse> after = api->GetStatus({});
 
@@ -118,6 +131,7 @@ int Run(const LoadOptions& options) {
   report.mode_changes_per_s = options.mode_changes_per_s;
   report.calls_up = controller.calls_up();
   report.calls_failed = controller.calls_failed();
+  report.churn = controller.churn_figures();
   report.legs = report.calls_up * (kFirstSupervisor + options.supervisors);
   report.mode_changes = controller.mode_changes();
   report.rpcs = rpc.calls;

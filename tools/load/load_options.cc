@@ -7,6 +7,8 @@
 #include <cctype>
 #include <sstream>
 
+#include "tools/load/load_churn.h"
+
 namespace earshot::load {
 namespace {
 
@@ -57,6 +59,8 @@ Result<LoadCodec> ParseLoadCodec(std::string_view name) {
   return InvalidArgument(fmt::format(
       "unknown codec '{}'; earshot-load supports PCMU, PCMA, opus/8000, opus/16000 and opus/48000", name));
 }
+
+int LoadOptions::churn_slots() const { return ChurnSlotCount(churn_cps, churn_hold_s); }
 
 bool LoadOptions::AllG711() const {
   return std::none_of(codecs.begin(), codecs.end(), [](LoadCodec c) { return GetCodecInfo(c).opus; });
@@ -146,6 +150,15 @@ ParsedOptions ParseLoadOptions(const std::vector<std::string>& args) {
                  "supervisor mode changes per second on random calls during the steady part")
       ->check(CLI::Range(0.0, 1000.0))
       ->capture_default_str();
+  app.add_option("--churn-cps", options.churn_cps,
+                 "call churn: while the steady calls are up, extra calls set up and deleted at this "
+                 "rate (0: none); each has real RTP on every leg and is judged like the others")
+      ->check(CLI::Range(0.0, 1000.0))
+      ->capture_default_str();
+  app.add_option("--churn-hold", options.churn_hold_s,
+                 "seconds each churn call stays up (about churn-cps x churn-hold extra calls are up)")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
   app.add_option("--local-ports", local_ports,
                  "the phones' local RTP ports LOW-HIGH (ports in use are skipped)")
       ->capture_default_str();
@@ -212,9 +225,20 @@ ParsedOptions ParseLoadOptions(const std::vector<std::string>& args) {
   if (!ParsePortRange(local_ports, options.local_port_low, options.local_port_high)) {
     return bad(fmt::format("invalid --local-ports '{}': want LOW-HIGH within 1024-65535", local_ports));
   }
-  const long legs = static_cast<long>(options.calls) * (kFirstSupervisor + options.supervisors);
+  if (options.churn_cps > 0.0) {
+    if (options.churn_hold_s * 1000.0 <= options.warmup_ms) {
+      return bad(fmt::format("--churn-hold {} s is not longer than --warmup-ms {}: churn calls would never be judged",
+                             options.churn_hold_s, options.warmup_ms));
+    }
+    if (options.churn_hold_s + 1.0 > options.duration_s) {
+      return bad(fmt::format("--churn-hold {} s leaves no churn in --duration {} s (want hold + 1 s at most)",
+                             options.churn_hold_s, options.duration_s));
+    }
+  }
+  const long legs = static_cast<long>(options.driver_calls()) * (kFirstSupervisor + options.supervisors);
   if (legs > options.local_port_high - options.local_port_low + 1) {
-    return bad(fmt::format("{} legs need more ports than --local-ports {} has", legs, local_ports));
+    return bad(fmt::format("{} legs ({} calls and {} churn slots) need more ports than --local-ports {} has",
+                           legs, options.calls, options.churn_slots(), local_ports));
   }
   parsed.options = options;
   return parsed;

@@ -70,6 +70,10 @@ struct LoadOptions {
   int ptime_ms = 20;
   double duration_s = 10.0;
   double mode_changes_per_s = 0.0;
+  // Call churn during the steady part (load_churn.h): extra calls set up at
+  // churn_cps per second, each up for churn_hold_s; 0: no churn.
+  double churn_cps = 0.0;
+  double churn_hold_s = 2.0;
   // Local RTP ports of the simulated phones: tried from low to high, ports in
   // use are skipped. Kept apart from earshotd's default 30000-39999.
   uint16_t local_port_low = 40000;
@@ -81,6 +85,10 @@ struct LoadOptions {
   int warmup_ms = 400;
   uint32_t seed = 1;
 
+  // Pre-allocated churn call slots (ChurnSlotCount), 0 without churn.
+  int churn_slots() const;
+  // The calls the driver opens sockets for: the steady ones, then the churn slots.
+  int driver_calls() const { return calls + churn_slots(); }
   LoadCodec CodecOf(int party) const { return codecs[static_cast<size_t>(CodecRoleOf(party))]; }
   bool AllG711() const;
   // "PCMU" when every role has the same codec, else

@@ -41,6 +41,40 @@ TEST(ParseLoadOptions, ReadsEveryFlag) {
   EXPECT_EQ(o.run_id, "t1");
 }
 
+TEST(ParseLoadOptions, ChurnIsOffByDefaultAndItsSlotsNeedPortsToo) {
+  const ParsedOptions off = ParseLoadOptions({});
+  ASSERT_TRUE(off.options.has_value()) << off.message;
+  EXPECT_DOUBLE_EQ(off.options->churn_cps, 0.0);
+  EXPECT_EQ(off.options->churn_slots(), 0);
+  EXPECT_EQ(off.options->driver_calls(), off.options->calls);
+
+  const ParsedOptions on = ParseLoadOptions({"--calls", "10", "--churn-cps", "10", "--churn-hold", "1"});
+  ASSERT_TRUE(on.options.has_value()) << on.message;
+  EXPECT_DOUBLE_EQ(on.options->churn_cps, 10.0);
+  EXPECT_DOUBLE_EQ(on.options->churn_hold_s, 1.0);
+  EXPECT_EQ(on.options->churn_slots(), 17);
+  EXPECT_EQ(on.options->driver_calls(), 27);
+
+  // 10 steady calls fit 30 ports, but not with 17 churn slots (27 x 3 legs).
+  const ParsedOptions crowded = ParseLoadOptions(
+      {"--calls", "10", "--churn-cps", "10", "--churn-hold", "1", "--local-ports", "50000-50029"});
+  EXPECT_FALSE(crowded.options.has_value());
+  EXPECT_EQ(crowded.exit_code, kExitBadFlags);
+  EXPECT_NE(crowded.message.find("17 churn slots"), std::string::npos) << crowded.message;
+}
+
+TEST(ParseLoadOptions, RefusesAChurnHoldThatIsNeverJudgedOrOutlivesTheRun) {
+  const ParsedOptions unjudged = ParseLoadOptions({"--churn-cps", "5", "--churn-hold", "0.3"});
+  EXPECT_EQ(unjudged.exit_code, kExitBadFlags);
+  EXPECT_NE(unjudged.message.find("--warmup-ms"), std::string::npos) << unjudged.message;
+  const ParsedOptions too_long = ParseLoadOptions({"--churn-cps", "5", "--churn-hold", "3", "--duration", "3"});
+  EXPECT_EQ(too_long.exit_code, kExitBadFlags);
+  EXPECT_NE(too_long.message.find("--duration"), std::string::npos) << too_long.message;
+  EXPECT_EQ(ParseLoadOptions({"--churn-cps", "-1"}).exit_code, kExitBadFlags);
+  // Without churn the hold is not checked.
+  EXPECT_TRUE(ParseLoadOptions({"--churn-hold", "3", "--duration", "3"}).options.has_value());
+}
+
 TEST(ParseLoadOptions, RefusesOpusWithoutItsRateWithAClearMessage) {
   const ParsedOptions parsed = ParseLoadOptions({"--codec", "opus"});
   EXPECT_FALSE(parsed.options.has_value());

@@ -24,7 +24,7 @@ int ExitCodeOf(const LoadReport& report) {
   const bool clean = report.semantic_errors() == 0 && report.lost == 0 && report.not_sent == 0 &&
                      report.srtp_failures == 0 &&
                      report.streams_without_packets == 0 && report.rpc_failures.empty() &&
-                     report.calls_failed == 0 && report.calls_up > 0;
+                     report.calls_failed == 0 && report.churn.failed == 0 && report.calls_up > 0;
   return clean ? 0 : 1;
 }
 
@@ -46,7 +46,9 @@ nlohmann::json ToJson(const LoadReport& r) {
         {"session_rate_hz", r.session_rate_hz},
         {"cps", r.cps},
         {"duration_s", r.duration_s},
-        {"mode_changes_per_s", r.mode_changes_per_s}}},
+        {"mode_changes_per_s", r.mode_changes_per_s},
+        {"churn_cps", r.churn.cps},
+        {"churn_hold_s", r.churn.hold_s}}},
       {"calls",
        {{"up", r.calls_up}, {"failed", r.calls_failed}, {"legs", r.legs}, {"mode_changes", r.mode_changes}}},
       {"rpc",
@@ -87,6 +89,25 @@ nlohmann::json ToJson(const LoadReport& r) {
         {"bottleneck", r.tool_bottleneck()}}},
       {"exit_code", ExitCodeOf(r)},
   };
+  if (r.churn.cps > 0.0) {
+    const ChurnFigures& c = r.churn;
+    nlohmann::json samples = nlohmann::json::array();
+    for (const auto& [at, up] : c.up_samples) samples.push_back({at, up});
+    json["churn"] = {{"cps", c.cps},
+                     {"hold_s", c.hold_s},
+                     {"slots", c.slots},
+                     {"setups", c.setups},
+                     {"failed", c.failed},
+                     {"teardowns", c.teardowns},
+                     {"missed", c.missed},
+                     {"span_s", c.span_s},
+                     {"setup_span_s", c.setup_span_s},
+                     {"nominal_up", c.nominal_up()},
+                     {"achieved_cps", c.achieved_cps()},
+                     {"mean_up", c.mean_up},
+                     {"setup_latency", ToJson(c.setup)},
+                     {"up_samples", samples}};
+  }
   if (r.server_status) {
     json["earshotd"] = {{"tick_overruns", r.server_tick_overruns},
                         {"skipped_ticks", r.server_skipped_ticks},
@@ -105,6 +126,18 @@ std::string FormatTable(const LoadReport& r) {
                            r.calls_up, r.calls, r.calls_failed, r.supervisors, r.mode, r.codec,
                            r.session_rate_hz));
   row("legs", fmt::format("{}", r.legs));
+  if (r.churn.cps > 0.0) {
+    const ChurnFigures& c = r.churn;
+    row("churn", fmt::format("{:g} calls/s held {:g} s: {} set up ({:.1f}/s achieved), {} torn down, {} failed, "
+                             "{} missed (no free slot of {})",
+                             c.cps, c.hold_s, c.setups, c.achieved_cps(), c.teardowns, c.failed, c.missed, c.slots));
+    row("churn calls up",
+        fmt::format("about {:g} once filled ({:.1f} on average over {:.1f} s, ramps included): compare with "
+                    "{:g} steady calls",
+                    c.nominal_up(), c.mean_up, c.span_s, static_cast<double>(r.calls_up) + c.nominal_up()));
+    row("churn set-up latency", fmt::format("p50 {:.1f} ms, p99 {:.1f} ms, max {:.1f} ms", c.setup.p50_ms,
+                                            c.setup.p99_ms, c.setup.max_ms));
+  }
   row("mode changes", fmt::format("{}", r.mode_changes));
   std::string failures;
   for (const auto& [code, count] : r.rpc_failures) failures += fmt::format(" {}={}", code, count);
@@ -141,10 +174,16 @@ std::string FormatTable(const LoadReport& r) {
 }
 
 std::string FormatProgress(const ProgressFigures& f) {
+  std::string churn;
+  if (f.churn_cps > 0.0) {
+    churn = fmt::format("  churn up {} set-ups {} downs {} failed {} set-up p50/p99 {:.1f}/{:.1f} ms", f.churn_up,
+                        f.churn_setups, f.churn_teardowns, f.churn_failed, f.churn_setup_p50_ms,
+                        f.churn_setup_p99_ms);
+  }
   return fmt::format("[{:6.1f}s] calls {}/{}  sent {}  received {}  lost {}  not sent {}  semantic errors {}  "
-                     "lateness p99 {:.2f} ms  cpu {:.0f}%",
+                     "lateness p99 {:.2f} ms  cpu {:.0f}%{}",
                      f.elapsed_s, f.calls_up, f.calls, f.packets_sent, f.packets_received, f.lost, f.not_sent,
-                     f.semantic_errors, f.lateness_p99_ms, f.cpu_percent);
+                     f.semantic_errors, f.lateness_p99_ms, f.cpu_percent, churn);
 }
 
 }  // namespace earshot::load

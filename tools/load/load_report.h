@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -21,6 +23,31 @@ struct Percentiles {
 // When the tool's own p99 send lateness is above this, its figures say more
 // about the tool than about earshotd.
 inline constexpr double kBottleneckLatenessMs = 5.0;
+
+// Call churn (--churn-cps, load_churn.h).
+struct ChurnFigures {
+  double cps = 0.0;  // asked
+  double hold_s = 0.0;
+  int slots = 0;
+  int64_t setups = 0;     // churn calls that came up
+  int64_t failed = 0;     // set-ups that failed (their sessions deleted again)
+  int64_t teardowns = 0;  // churn calls deleted
+  int64_t missed = 0;     // set-ups due while every slot was busy (not made)
+  int64_t up_now = 0;
+  double span_s = 0.0;        // from the first set-up to the last tear-down
+  double setup_span_s = 0.0;  // from the first set-up to one interval after the last
+  double mean_up = 0.0;  // churn calls up on average over span_s (about cps x hold)
+  Percentiles setup;     // CreateSession to the last Attach
+  // (CLOCK_REALTIME seconds, churn calls up) every 100 ms, so that a sampler
+  // of earshotd's CPU (bench/capacity.sh) counts exactly the calls in its window.
+  std::vector<std::pair<double, int>> up_samples;
+
+  double achieved_cps() const {
+    return setup_span_s > 0.0 ? static_cast<double>(setups + failed) / setup_span_s : 0.0;
+  }
+  // Churn calls up once the pool has filled (cps x hold, the fair comparison).
+  double nominal_up() const { return cps * hold_s; }
+};
 
 struct LoadReport {
   // What was asked.
@@ -42,6 +69,7 @@ struct LoadReport {
   int64_t rpcs = 0;
   std::map<std::string, int64_t> rpc_failures;  // by status code
   std::string first_rpc_failure;
+  ChurnFigures churn;  // churn.cps == 0: no churn
   // Packets.
   int64_t packets_sent = 0;
   int64_t send_errors = 0;
@@ -84,7 +112,8 @@ struct LoadReport {
 };
 
 // 0 when clean; 1 when any semantic error, loss, packet not sent, silent
-// stream, failed RPC or failed call.
+// stream, failed RPC or failed call (churn calls included; a churn set-up
+// missed for want of a free slot is not a failure, it is reported).
 int ExitCodeOf(const LoadReport& report);
 
 nlohmann::json ToJson(const LoadReport& report);
@@ -101,6 +130,14 @@ struct ProgressFigures {
   int64_t semantic_errors = 0;
   double lateness_p99_ms = 0.0;
   double cpu_percent = 0.0;
+  // With churn (churn_cps > 0).
+  double churn_cps = 0.0;
+  int64_t churn_up = 0;
+  int64_t churn_setups = 0;
+  int64_t churn_teardowns = 0;
+  int64_t churn_failed = 0;
+  double churn_setup_p50_ms = 0.0;
+  double churn_setup_p99_ms = 0.0;
 };
 std::string FormatProgress(const ProgressFigures& figures);
 

@@ -89,5 +89,66 @@ TEST(LoadReport, ProgressLineCarriesTheRunningFigures) {
   EXPECT_NE(line.find("lateness p99 0.25 ms"), std::string::npos) << line;
 }
 
+LoadReport ChurnReport() {
+  LoadReport report = CleanReport();
+  report.churn.cps = 50.0;
+  report.churn.hold_s = 2.0;
+  report.churn.slots = 127;
+  report.churn.setups = 400;
+  report.churn.teardowns = 400;
+  report.churn.span_s = 10.0;
+  report.churn.setup_span_s = 8.0;
+  report.churn.mean_up = 97.5;
+  report.churn.setup = {1.5, 4.0, 6.0, 400};
+  report.churn.up_samples = {{1000.0, 0}, {1000.1, 5}};
+  return report;
+}
+
+TEST(LoadReport, ChurnFiguresAreInTheJsonOnlyWithChurn) {
+  EXPECT_FALSE(ToJson(CleanReport()).contains("churn"));
+  const nlohmann::json json = ToJson(ChurnReport());
+  EXPECT_EQ(json["config"]["churn_cps"], 50.0);
+  EXPECT_EQ(json["churn"]["setups"], 400);
+  EXPECT_EQ(json["churn"]["teardowns"], 400);
+  EXPECT_EQ(json["churn"]["failed"], 0);
+  EXPECT_EQ(json["churn"]["missed"], 0);
+  EXPECT_DOUBLE_EQ(json["churn"]["achieved_cps"].get<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(json["churn"]["mean_up"].get<double>(), 97.5);
+  EXPECT_DOUBLE_EQ(json["churn"]["nominal_up"].get<double>(), 100.0);
+  EXPECT_DOUBLE_EQ(json["churn"]["setup_latency"]["p99_ms"].get<double>(), 4.0);
+  EXPECT_EQ(json["churn"]["up_samples"][1][1], 5);
+  EXPECT_EQ(json["exit_code"], 0);
+}
+
+TEST(LoadReport, FailedChurnSetUpFailsTheRunButAMissedOneDoesNot) {
+  LoadReport missed = ChurnReport();
+  missed.churn.missed = 3;
+  EXPECT_EQ(ExitCodeOf(missed), 0);
+  LoadReport failed = ChurnReport();
+  failed.churn.failed = 1;
+  EXPECT_EQ(ExitCodeOf(failed), 1);
+}
+
+TEST(LoadReport, TableAndProgressLineCountChurn) {
+  const std::string table = FormatTable(ChurnReport());
+  EXPECT_NE(table.find("400 set up (50.0/s achieved), 400 torn down, 0 failed"), std::string::npos) << table;
+  EXPECT_NE(table.find("about 100 once filled (97.5 on average over 10.0 s, ramps included): compare with 120 steady calls"), std::string::npos) << table;
+  EXPECT_NE(table.find("p50 1.5 ms, p99 4.0 ms"), std::string::npos) << table;
+  EXPECT_EQ(FormatTable(CleanReport()).find("churn"), std::string::npos);
+
+  ProgressFigures figures{3.0, 10, 20, 1500, 1400, 2, 7, 1, 0.25, 12.0};
+  EXPECT_EQ(FormatProgress(figures).find("churn"), std::string::npos);
+  figures.churn_cps = 10.0;
+  figures.churn_up = 9;
+  figures.churn_setups = 30;
+  figures.churn_teardowns = 21;
+  figures.churn_failed = 0;
+  figures.churn_setup_p50_ms = 1.25;
+  figures.churn_setup_p99_ms = 3.5;
+  const std::string line = FormatProgress(figures);
+  EXPECT_NE(line.find("churn up 9 set-ups 30 downs 21 failed 0 set-up p50/p99 1.2/3.5 ms"), std::string::npos)
+      << line;
+}
+
 }  // namespace
 }  // namespace earshot::load

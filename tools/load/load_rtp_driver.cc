@@ -153,9 +153,9 @@ Result<void> RtpDriver::Open() {
   epoll_fd_ = epoll_create1(EPOLL_CLOEXEC);
   if (epoll_fd_ < 0) return MakeError(ErrorCode::kInternal, fmt::format("epoll_create1: {}", strerror(errno)));
 
-  const size_t total = static_cast<size_t>(options_.calls) * static_cast<size_t>(parties_);
+  const size_t total = static_cast<size_t>(options_.driver_calls()) * static_cast<size_t>(parties_);
   legs_.resize(total);
-  calls_.resize(static_cast<size_t>(options_.calls));
+  calls_.resize(static_cast<size_t>(options_.driver_calls()));
   slots_.resize(kSlots);
   std::mt19937 random(options_.seed ^ static_cast<uint32_t>(getpid()));
   uint32_t port = options_.local_port_low;
@@ -213,7 +213,7 @@ Result<void> RtpDriver::Open() {
       return MakeError(ErrorCode::kInternal, fmt::format("epoll_ctl: {}", strerror(errno)));
     }
   }
-  for (int call = 0; call < options_.calls; ++call) {
+  for (int call = 0; call < options_.driver_calls(); ++call) {
     calls_[static_cast<size_t>(call)].first_leg = call * parties_;
     slots_[static_cast<size_t>(call % kSlots)].push_back(call);
   }
@@ -400,30 +400,15 @@ void RtpDriver::ApplyEvents(int64_t now_ns) {
   for (const ControlEvent& event : drained_) {
     Call& call = calls_[static_cast<size_t>(event.call)];
     switch (event.kind) {
-      case ControlEvent::Kind::kCallUp: {
-        call.up = true;
-        call.modes = event.modes;
-        call.plan = ExpectedAudibility(std::span(call.modes.data(), static_cast<size_t>(options_.supervisors)));
-        // Opus anywhere in the call: its encoders and decoders (the tool's and
-        // earshotd's) settle first (load_media.h).
-        call.judge_from_ns =
-            now_ns + (options_.AllG711() ? options_.warmup_ms : std::max(options_.warmup_ms, kOpusSettleMs)) * kMs;
-        // Spread the probes: the first one of each call 1 s after warm-up, offset per call.
-        call.next_probe_ns = call.judge_from_ns + 1000 * kMs + (event.call % 100) * 20 * kMs;
-        for (int party = 0; party < parties_; ++party) {
-          Leg& leg = legs_[static_cast<size_t>(call.first_leg + party)];
-          leg.remote = event.remotes[static_cast<size_t>(party)];
-          if (options_.srtp) {
-            Result<dataplane::SrtpKey> key =
-                dataplane::ParseSdesKey(*options_.srtp, event.earshot_keys[static_cast<size_t>(party)]);
-            Result<dataplane::SrtpSession> session =
-                key ? dataplane::SrtpSession::Inbound(*key) : tl::unexpected(key.error());
-            if (session) leg.srtp_rx.emplace(std::move(*session));  // else all it gets fails, counted
-          }
-        }
+      case ControlEvent::Kind::kCallUp:
+        StartCall(call, event, now_ns);
         ++totals_.calls_up;
         break;
-      }
+      case ControlEvent::Kind::kCallDown:
+        StopCall(call);
+        ++totals_.calls_down;
+        calls_stopped_.store(totals_.calls_down, std::memory_order_release);
+        break;
       case ControlEvent::Kind::kModeChanging:
         ++call.changing;
         // The expectation is in flux: a probe under way says nothing.
@@ -437,6 +422,63 @@ void RtpDriver::ApplyEvents(int64_t now_ns) {
         ++totals_.mode_changes;
         break;
     }
+  }
+}
+
+void RtpDriver::StartCall(Call& call, const ControlEvent& event, int64_t now_ns) {
+  // A churn slot's previous call left its probe, settling and mode state behind.
+  const int first_leg = call.first_leg;
+  call = Call{};
+  call.first_leg = first_leg;
+  for (int party = 0; party < parties_; ++party) {
+    // New earshotd legs: their streams start afresh (whatever arrived before is
+    // the old legs' tail or the new legs' first packets, neither judged).
+    Leg& leg = legs_[static_cast<size_t>(first_leg + party)];
+    leg.rx = RtpStreamStats(GetCodecInfo(options_.CodecOf(party)).rtp_clock_hz, options_.ptime_ms);
+    leg.decoder->Reset();
+    leg.window_count = 0;
+    leg.onset.Disarm();
+    leg.resume_position = SIZE_MAX;
+    leg.srtp_rx.reset();
+  }
+
+  call.up = true;
+  call.modes = event.modes;
+  call.plan = ExpectedAudibility(std::span(call.modes.data(), static_cast<size_t>(options_.supervisors)));
+  // Opus anywhere in the call: its encoders and decoders (the tool's and
+  // earshotd's) settle first (load_media.h).
+  call.judge_from_ns =
+      now_ns + (options_.AllG711() ? options_.warmup_ms : std::max(options_.warmup_ms, kOpusSettleMs)) * kMs;
+  // Spread the probes: the first one of each call 1 s after warm-up, offset per call.
+  call.next_probe_ns = call.judge_from_ns + 1000 * kMs + (event.call % 100) * 20 * kMs;
+  for (int party = 0; party < parties_; ++party) {
+    Leg& leg = legs_[static_cast<size_t>(call.first_leg + party)];
+    leg.remote = event.remotes[static_cast<size_t>(party)];
+    if (options_.srtp) {
+      Result<dataplane::SrtpKey> key =
+          dataplane::ParseSdesKey(*options_.srtp, event.earshot_keys[static_cast<size_t>(party)]);
+      Result<dataplane::SrtpSession> session =
+          key ? dataplane::SrtpSession::Inbound(*key) : tl::unexpected(key.error());
+      if (session) leg.srtp_rx.emplace(std::move(*session));  // else all it gets fails, counted
+    }
+  }
+}
+
+void RtpDriver::StopCall(Call& call) {
+  call.up = false;
+  for (int party = 0; party < parties_; ++party) {
+    Leg& leg = legs_[static_cast<size_t>(call.first_leg + party)];
+    leg.onset.Disarm();
+    ++retired_.streams;
+    if (leg.rx.received() == 0) {
+      ++retired_.silent;
+      continue;
+    }
+    retired_.lost += std::max<int64_t>(leg.rx.lost(), 0);
+    retired_.not_sent += leg.rx.not_sent();
+    retired_.sequence_errors += leg.rx.sequence_errors();
+    retired_.jitter_sum += leg.rx.jitter_ms();
+    retired_.jitter_max = std::max(retired_.jitter_max, leg.rx.jitter_ms());
   }
 }
 
@@ -533,13 +575,13 @@ void RtpDriver::SendCall(Call& call, int64_t deadline_ns) {
 }
 
 void RtpDriver::UpdateStreamTotals() {
-  int64_t lost = 0;
-  int64_t not_sent = 0;
-  int64_t sequence_errors = 0;
-  int64_t streams = 0;
-  int64_t silent = 0;
-  double jitter_sum = 0.0;
-  double jitter_max = 0.0;
+  int64_t lost = retired_.lost;
+  int64_t not_sent = retired_.not_sent;
+  int64_t sequence_errors = retired_.sequence_errors;
+  int64_t streams = retired_.streams;
+  int64_t silent = retired_.silent;
+  double jitter_sum = retired_.jitter_sum;
+  double jitter_max = retired_.jitter_max;
   for (const Leg& leg : legs_) {
     if (!calls_[static_cast<size_t>(leg.call)].up) continue;
     ++streams;

@@ -27,6 +27,13 @@
 // The control thread (load_control.h) tells the driver about calls coming up
 // and modes changing through an Inbox; the driver drains it once per slot.
 // Everything else is owned by the driver's thread.
+//
+// Churn (load_churn.h): calls N.. are churn slots, up and down many times.
+// kCallDown (posted before the session is deleted) stops sending on the slot
+// and retires its streams' figures into the totals; kCallUp starts every
+// stream's accounting, judging and probes afresh (new earshotd legs: new SSRC
+// and sequence), so a slot going down and up again shows no loss and no
+// semantic error. What arrives while a call is not up is counted, not judged.
 
 #include <netinet/in.h>
 
@@ -52,7 +59,7 @@ namespace earshot::load {
 int64_t NowNs();  // CLOCK_MONOTONIC
 
 struct ControlEvent {
-  enum class Kind { kCallUp, kModeChanging, kModeChanged };
+  enum class Kind { kCallUp, kCallDown, kModeChanging, kModeChanged };
   Kind kind = Kind::kCallUp;
   int call = 0;
   int party = 0;  // the supervisor, for mode events
@@ -89,13 +96,14 @@ struct DriverTotals {
   int64_t rx_malformed = 0;    // not RTP, another payload type, or not decodable
   int64_t srtp_failures = 0;   // --srtp: received packets that did not authenticate
   int64_t rx_rtcp = 0;         // earshotd's RTCP reports (rtcp-mux), not judged
-  int64_t rx_before_up = 0;    // arrived before the call was up (not judged)
+  int64_t rx_before_up = 0;    // arrived while the call was not up (not judged)
+  int64_t calls_down = 0;      // churn calls stopped (kCallDown)
   int64_t lost = 0;
   // Packets earshotd never sent: RTP timestamp jumps over skipped ticks, which
   // sequence numbers do not show (RtpStreamStats::not_sent).
   int64_t not_sent = 0;
   int64_t sequence_errors = 0;
-  int64_t streams = 0;                   // legs of calls that were up
+  int64_t streams = 0;                   // legs of calls that were up (each churn call's anew)
   int64_t streams_without_packets = 0;   // of those, legs that never received anything
   double jitter_ms_mean = 0.0;
   double jitter_ms_max = 0.0;
@@ -124,7 +132,7 @@ class RtpDriver {
  public:
   using ProgressFn = std::function<void(const DriverProgress&)>;
 
-  // Opens calls x (2 + supervisors) sockets on the options' local ports.
+  // Opens driver_calls() x (2 + supervisors) sockets on the options' local ports.
   [[nodiscard]] static Result<std::unique_ptr<RtpDriver>> Create(const LoadOptions& options);
   ~RtpDriver();
 
@@ -132,6 +140,10 @@ class RtpDriver {
   // With --srtp: the phone's own key (base64) for the leg's SDES remote key.
   std::string PeerKey(int call, int party) const;
   Inbox& inbox() { return inbox_; }
+  // kCallDown events applied so far: the control thread waits for its own
+  // before deleting the session, so no packet of the slot goes to a port
+  // earshotd may already have given to another leg.
+  int64_t calls_stopped() const { return calls_stopped_.load(std::memory_order_acquire); }
 
   // Drives until `stop_at_ns` (0: not known yet) has passed or `abort` is set;
   // calls `progress` about once a second.
@@ -155,6 +167,19 @@ class RtpDriver {
   void SendCall(Call& call, int64_t deadline_ns);
   void StartProbe(Call& call, int64_t now_ns);
   void UpdateStreamTotals();
+  void StartCall(Call& call, const ControlEvent& event, int64_t now_ns);
+  void StopCall(Call& call);
+
+  // Stream figures of churn calls that went down.
+  struct Retired {
+    int64_t lost = 0;
+    int64_t not_sent = 0;
+    int64_t sequence_errors = 0;
+    int64_t streams = 0;
+    int64_t silent = 0;
+    double jitter_sum = 0.0;
+    double jitter_max = 0.0;
+  };
 
   LoadOptions options_;
   int parties_;
@@ -166,6 +191,8 @@ class RtpDriver {
   Inbox inbox_;
   std::vector<ControlEvent> drained_;
   DriverTotals totals_;
+  Retired retired_;
+  std::atomic<int64_t> calls_stopped_{0};  // stored in ApplyEvents, loaded by calls_stopped()
   DurationHistogram latency_;
   DurationHistogram lateness_;
   DurationHistogram lateness_second_;

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # ctest's earshot_load.* runs: starts earshotd on a free gRPC port and runs CALLS
 # mixed-mode calls (listen, whisper, barge) for 3 s through it, with any further
-# earshot-load flags (codecs); passes when the JSON report shows zero semantic
-# errors, zero loss and no failed RPC, and earshotd then stops cleanly.
+# earshot-load flags (codecs, churn); passes when the JSON report shows zero
+# semantic errors, zero loss and no failed RPC (with --churn-cps: churn calls
+# set up at about the asked rate, none failed, every one torn down), and
+# earshotd then stops cleanly. A --duration among the flags replaces the 3 s.
 #   load_test.sh EARSHOTD EARSHOT_LOAD RTP_PORTS LOCAL_PORTS CALLS [EARSHOT_LOAD_FLAGS...]
 # RTP_PORTS (earshotd's) and LOCAL_PORTS (the phones') are LOW-HIGH ranges, one
 # pair per test so that the tests can run in parallel.
@@ -14,6 +16,8 @@ local_ports=$4
 calls=$5
 shift 5
 extra=("$@")
+duration=(--duration 3)
+for flag in "${extra[@]}"; do [ "$flag" = --duration ] && duration=(); done
 
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/earshotd.sh"
 work=$(mktemp -d)
@@ -23,11 +27,12 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Port ranges chosen apart from the other earshotd tests (43000-47999).
+# Port ranges chosen apart from the other earshotd tests (43000-47999); with
+# churn, LOCAL_PORTS must hold the churn slots' legs too (load_churn.h).
 start_earshotd "$work/earshotd.log" "$earshotd" --rtp-ports "$rtp_ports" || exit 1
 
 status=0
-"$load" --addr "$address" --calls "$calls" --cps 50 --duration 3 --mode mix --json \
+"$load" --addr "$address" --calls "$calls" --cps 50 "${duration[@]}" --mode mix --json \
   --local-ports "$local_ports" "${extra[@]}" >"$work/report.json" || status=$?
 cat "$work/report.json"
 if [ ! -s "$work/report.json" ]; then
@@ -49,6 +54,12 @@ if r["packets"]["not_sent"] != 0: problems.append(f'not sent by earshotd {r["pac
 if r["packets"]["streams_without_packets"] != 0: problems.append('silent streams')
 if r["rpc"]["failed"] != 0: problems.append(f'failed RPCs {r["rpc"]["failures"]}')
 if r["latency"]["count"] == 0: problems.append('no mouth-to-ear sample')
+c = r.get("churn")
+if c is not None:
+    if c["setups"] == 0: problems.append('no churn call set up')
+    if c["failed"] != 0: problems.append(f'churn set-ups failed {c["failed"]}')
+    if c["teardowns"] != c["setups"]: problems.append(f'churn torn down {c["teardowns"]} of {c["setups"]}')
+    if c["achieved_cps"] < 0.8 * c["cps"]: problems.append(f'churn at {c["achieved_cps"]:.1f}/s of {c["cps"]}')
 print("; ".join(problems))
 PY
 )
