@@ -193,10 +193,16 @@ void G711Plc::Conceal(std::span<int16_t> out) {
 void G711Plc::Reset() { *this = G711Plc(); }
 
 bool G711Plc::StartConcealment() {
-  const size_t pitch = EstimatePitch(std::span(history_).last(history_size_));
-  if (pitch == 0) return false;
   // Frozen because the history keeps moving while the loss is concealed.
-  pitch_buffer_ = history_;
+  // Laid out before the pitch is known: EstimatePitch finds none only in a
+  // history of under two samples, when no concealment or merge (the readers
+  // of pitch_buffer_) can be under way.
+  const auto start = history_.begin() + static_cast<std::ptrdiff_t>(history_start_);
+  std::copy(start, history_.end(), pitch_buffer_.begin());
+  std::copy(history_.begin(), start,
+            pitch_buffer_.begin() + static_cast<std::ptrdiff_t>(kHistorySamples - history_start_));
+  const size_t pitch = EstimatePitch(std::span(pitch_buffer_).last(history_size_));
+  if (pitch == 0) return false;
   pitch_ = pitch;
   overlap_ = pitch / 4;
   // EstimatePitch leaves at least a quarter period before one period.
@@ -205,7 +211,8 @@ bool G711Plc::StartConcealment() {
   // One period back is the sample that follows the last one in phase.
   read_ = kHistorySamples - pitch;
   synthesised_ = 0;
-  junction_offset_ = int{history_[kHistorySamples - 1]} - history_[kHistorySamples - 1 - pitch];
+  junction_offset_ =
+      int{pitch_buffer_[kHistorySamples - 1]} - pitch_buffer_[kHistorySamples - 1 - pitch];
   mode_ = Mode::kConcealing;
   return true;
 }
@@ -248,14 +255,13 @@ int16_t G711Plc::NextSynthetic() {
 }
 
 void G711Plc::Remember(std::span<const int16_t> pcm) {
-  if (pcm.size() >= kHistorySamples) {
-    std::copy(pcm.end() - kHistorySamples, pcm.end(), history_.begin());
-  } else {
-    const auto kept = static_cast<std::ptrdiff_t>(kHistorySamples - pcm.size());
-    // Overlapping, but the destination starts first, as std::copy allows.
-    std::copy(history_.end() - kept, history_.end(), history_.begin());
-    std::copy(pcm.begin(), pcm.end(), history_.begin() + kept);
-  }
+  // Only the newest kHistorySamples can stay; they overwrite the oldest, in
+  // at most two runs: up to the end of the ring, then from its start.
+  const std::span<const int16_t> kept = pcm.last(std::min(pcm.size(), kHistorySamples));
+  const size_t first = std::min(kept.size(), kHistorySamples - history_start_);
+  std::copy_n(kept.begin(), first, history_.begin() + static_cast<std::ptrdiff_t>(history_start_));
+  std::copy(kept.begin() + static_cast<std::ptrdiff_t>(first), kept.end(), history_.begin());
+  history_start_ = (history_start_ + kept.size()) % kHistorySamples;
   history_size_ = std::min(history_size_ + pcm.size(), kHistorySamples);
 }
 

@@ -101,11 +101,16 @@ class G711Plc {
   // Appends `pcm` to the history, dropping the oldest samples.
   void Remember(std::span<const int16_t> pcm);
 
-  // Newest sample last, at kHistorySamples - 1. Only the last history_size_
+  // A ring: the oldest sample at history_start_, the newest just before it,
+  // so that a good frame costs a copy of the frame and not a move of the
+  // whole history. Laid out in order (oldest first, newest at
+  // kHistorySamples - 1) it is the history; only its last history_size_
   // samples are real (all of them once 48.75 ms have been output); the rest
   // are zeros, so a read past them is silence, never out of bounds.
-  // pitch_buffer_ is history_ as it was when the current loss began.
+  // pitch_buffer_ is the history laid out in order as it was when the
+  // current loss began.
   std::array<int16_t, kHistorySamples> history_{};
+  size_t history_start_ = 0;
   size_t history_size_ = 0;
   std::array<int16_t, kHistorySamples> pitch_buffer_{};
 

@@ -1,6 +1,7 @@
 #include "mixer/jitter_buffer.h"
 
 #include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -59,12 +60,15 @@ JitterBuffer::JitterBuffer(const JitterBufferOptions& options)
           options.clock_rate_hz)),
       max_timestamp_jump_(kMaxTimestampJumpMs * options.clock_rate_hz / 1000),
       samples_per_ns_(options.clock_rate_hz / 1e9),
-      slots_(static_cast<size_t>(options.capacity_frames)),
+      slots_(std::bit_ceil(static_cast<size_t>(options.capacity_frames))),
+      slot_mask_(slots_.size() - 1),
       slab_(static_cast<size_t>(options.capacity_frames) * options.max_payload_bytes),
+      free_buffers_(static_cast<size_t>(options.capacity_frames)),
       frame_samples_(options.frame_samples),
       min_transit_current_(kInfinity),
       min_transit_previous_(kInfinity),
       target_samples_(initial_samples_) {
+  Flush();
   UpdateTarget();
 }
 
@@ -91,8 +95,23 @@ void JitterBuffer::Reset() {
 }
 
 size_t JitterBuffer::Index(int64_t seq) const {
-  // Extended sequence numbers may be negative (a step back before the first packet).
-  return static_cast<size_t>(((seq % capacity_) + capacity_) % capacity_);
+  // Extended sequence numbers may be negative (a step back before the first
+  // packet); converted to size_t they are congruent modulo any power of two.
+  // Frames closer than the capacity never share a slot: the window invariant
+  // holds with any ring of at least capacity slots.
+  return static_cast<size_t>(seq) & slot_mask_;
+}
+
+void JitterBuffer::PrefetchNext() const {
+  const Slot& slot = slots_[Index(next_seq_)];
+  __builtin_prefetch(&slot);
+  // Whatever the slot says: a prefetch of a stale buffer costs nothing, and
+  // the address is inside the slab either way.
+  const uint8_t* payload =
+      slab_.data() + static_cast<size_t>(slot.buffer) * options_.max_payload_bytes;
+  for (size_t offset = 0; offset < std::min<size_t>(slot.size, 256); offset += 64) {
+    __builtin_prefetch(payload + offset);
+  }
 }
 
 int JitterBuffer::BufferedSamples() const {
@@ -106,6 +125,22 @@ void JitterBuffer::Flush() {
     for (Slot& slot : slots_) slot.occupied = false;
   }
   count_ = 0;
+  // Buffer 0 on top: the first packets go to the start of the slab.
+  free_count_ = free_buffers_.size();
+  for (size_t i = 0; i < free_count_; ++i) {
+    free_buffers_[i] = static_cast<uint16_t>(free_count_ - 1 - i);
+  }
+}
+
+void JitterBuffer::Release(Slot& slot) {
+  EARSHOT_DCHECK(slot.occupied && free_count_ < free_buffers_.size());
+  slot.occupied = false;
+  free_buffers_[free_count_++] = slot.buffer;
+}
+
+std::span<const uint8_t> JitterBuffer::Payload(const Slot& slot) const {
+  return std::span<const uint8_t>(
+      slab_.data() + static_cast<size_t>(slot.buffer) * options_.max_payload_bytes, slot.size);
 }
 
 void JitterBuffer::Resync(Ssrc ssrc) {
@@ -254,8 +289,11 @@ void JitterBuffer::Store(const PacketIn& packet, int64_t seq, int64_t timestamp)
   slot.size = static_cast<uint32_t>(packet.payload.size());
   slot.marker = packet.marker;
   slot.occupied = true;
-  std::memcpy(slab_.data() + index * options_.max_payload_bytes, packet.payload.data(),
-              packet.payload.size());
+  // A free buffer is certain: no more frames are buffered than there are slots.
+  EARSHOT_DCHECK(free_count_ > 0);
+  slot.buffer = free_buffers_[--free_count_];
+  std::memcpy(slab_.data() + static_cast<size_t>(slot.buffer) * options_.max_payload_bytes,
+              packet.payload.data(), packet.payload.size());
   if (count_ == 0 || seq > hi_seq_) hi_seq_ = seq;
   ++count_;
 }
@@ -441,7 +479,7 @@ void JitterBuffer::DropNextFrame() {
   if (slot.occupied && slot.seq == next_seq_) {
     // Dropping a talkspurt's first frame must not lose its flag.
     if (slot.marker) start_pending_ = true;
-    slot.occupied = false;
+    Release(slot);
     --count_;
     has_output_ = true;
     last_output_seq_ = next_seq_;
@@ -463,12 +501,12 @@ PlayoutFrame JitterBuffer::PlayNextFrame() {
   }
   next_ts_ = slot.timestamp;
   PlayoutFrame frame = Frame(PlayoutFrame::Kind::kPacket);
-  const size_t index = Index(next_seq_);
-  frame.payload =
-      std::span<const uint8_t>(slab_.data() + index * options_.max_payload_bytes, slot.size);
+  // The buffer goes back to the free list but keeps its bytes until the next
+  // Insert, which the payload's lifetime (until the next call) allows.
+  frame.payload = Payload(slot);
   frame.talkspurt_start = slot.marker || start_pending_;
   start_pending_ = false;
-  slot.occupied = false;
+  Release(slot);
   --count_;
   has_output_ = true;
   last_output_seq_ = next_seq_;
@@ -480,13 +518,11 @@ PlayoutFrame JitterBuffer::PlayNextFrame() {
 
 PlayoutFrame JitterBuffer::PeekNext() const {
   if (!has_stream_ || !playing_ || count_ == 0) return Frame(PlayoutFrame::Kind::kEmpty);
-  const size_t index = Index(next_seq_);
-  const Slot& slot = slots_[index];
+  const Slot& slot = slots_[Index(next_seq_)];
   if (!slot.occupied || slot.seq != next_seq_) return Frame(PlayoutFrame::Kind::kEmpty);
   PlayoutFrame frame = Frame(PlayoutFrame::Kind::kPacket);
   frame.timestamp = RtpTimestamp(static_cast<uint32_t>(slot.timestamp));
-  frame.payload =
-      std::span<const uint8_t>(slab_.data() + index * options_.max_payload_bytes, slot.size);
+  frame.payload = Payload(slot);
   frame.talkspurt_start = slot.marker || start_pending_;
   return frame;
 }

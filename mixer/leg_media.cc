@@ -4,6 +4,8 @@
 
 #include <fmt/format.h>
 
+#include "codecs/check.h"
+
 namespace earshot::mixer {
 namespace {
 
@@ -86,6 +88,7 @@ LegMedia::LegMedia(std::unique_ptr<AudioEncoder> encoder, std::unique_ptr<AudioD
     max_pushed = resampled_.size();
   }
   // The FIFO holds less than a tick before each pull.
+  max_pushed_ = max_pushed;
   fifo_.resize(max_pushed + tick);
   size_t encoder_tick = tick;
   if (tx_resampler_) {
@@ -96,12 +99,20 @@ LegMedia::LegMedia(std::unique_ptr<AudioEncoder> encoder, std::unique_ptr<AudioD
   encoded_.resize(encoder_->MaxEncodedBytes(encoder_tick));
 }
 
+void LegMedia::MakeRoom() {
+  if (fifo_size_ == 0) fifo_head_ = 0;
+  if (fifo_head_ + fifo_size_ + max_pushed_ <= fifo_.size()) return;
+  // Less than a tick is left (Playout pulls only then), and the FIFO has room
+  // for a tick plus the largest frame.
+  EARSHOT_DCHECK(fifo_size_ + max_pushed_ <= fifo_.size());
+  std::copy_n(fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_), fifo_size_, fifo_.begin());
+  fifo_head_ = 0;
+}
+
 void LegMedia::PushToFifo(std::span<const int16_t> samples) {
-  // At most two contiguous runs: up to the end of the ring, then from its start.
-  size_t tail = (fifo_head_ + fifo_size_) % fifo_.size();
-  size_t first = std::min(samples.size(), fifo_.size() - tail);
-  std::copy_n(samples.begin(), first, fifo_.begin() + static_cast<std::ptrdiff_t>(tail));
-  std::copy(samples.begin() + static_cast<std::ptrdiff_t>(first), samples.end(), fifo_.begin());
+  EARSHOT_DCHECK(fifo_head_ + fifo_size_ + samples.size() <= fifo_.size());
+  std::copy(samples.begin(), samples.end(),
+            fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_ + fifo_size_));
   fifo_size_ += samples.size();
 }
 
@@ -127,6 +138,7 @@ size_t LegMedia::RecoverFromFec(const PlayoutFrame& lost, std::span<int16_t> out
 bool LegMedia::PullFrame() {
   PlayoutFrame frame = jitter_buffer_.PopNext();
   if (frame.kind == PlayoutFrame::Kind::kEmpty) return false;
+  MakeRoom();
   // Frame durations are in RTP clock units; the FIFO holds samples.
   size_t samples = static_cast<size_t>(
       static_cast<int64_t>(frame.samples) * sample_rate_hz_ / clock_rate_hz_);
@@ -134,8 +146,17 @@ bool LegMedia::PullFrame() {
   if (samples == 0) return false;
   std::span<int16_t> decoded(decoded_.data(), samples);
   if (frame.kind == PlayoutFrame::Kind::kPacket) {
-    auto result = decoder_->Decode(frame.payload, std::span<int16_t>(decoded_));
-    if (result) {
+    if (!rx_resampler_) {
+      // At the session rate: straight into the FIFO, through a span as long
+      // as decoded_ (MakeRoom left that much), so the decoder sees the same.
+      const std::span<int16_t> tail(fifo_.data() + fifo_head_ + fifo_size_, decoded_.size());
+      auto result = decoder_->Decode(frame.payload, tail);
+      if (result) {
+        ++counters_.frames_decoded;
+        fifo_size_ += *result;
+        return true;
+      }
+    } else if (auto result = decoder_->Decode(frame.payload, std::span<int16_t>(decoded_))) {
       ++counters_.frames_decoded;
       PushDecoded(std::span<const int16_t>(decoded_.data(), *result));
       return true;
@@ -173,11 +194,10 @@ void LegMedia::Playout(std::span<float> out) {
     return;
   }
   const size_t available = std::min(fifo_size_, out.size());
-  const size_t first = std::min(available, fifo_.size() - fifo_head_);
-  const int16_t* ring = fifo_.data();
-  for (size_t i = 0; i < first; ++i) out[i] = static_cast<float>(ring[fifo_head_ + i]);
-  for (size_t i = first; i < available; ++i) out[i] = static_cast<float>(ring[i - first]);
-  fifo_head_ = (fifo_head_ + available) % fifo_.size();
+  const int16_t* __restrict played = fifo_.data() + fifo_head_;
+  float* __restrict dst = out.data();
+  for (size_t i = 0; i < available; ++i) dst[i] = static_cast<float>(played[i]);
+  fifo_head_ += available;
   fifo_size_ -= available;
   std::fill(out.begin() + static_cast<std::ptrdiff_t>(available), out.end(), 0.0f);
   if (available == 0) ++counters_.silent_ticks;
@@ -185,11 +205,9 @@ void LegMedia::Playout(std::span<float> out) {
 
 void LegMedia::PlayoutProcessed(std::span<float> out) {
   const size_t available = std::min(fifo_size_, out.size());
-  const size_t first = std::min(available, fifo_.size() - fifo_head_);
-  std::copy_n(fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_), first, near_.begin());
-  std::copy_n(fifo_.begin(), available - first, near_.begin() + static_cast<std::ptrdiff_t>(first));
+  std::copy_n(fifo_.begin() + static_cast<std::ptrdiff_t>(fifo_head_), available, near_.begin());
   std::fill(near_.begin() + static_cast<std::ptrdiff_t>(available), near_.end(), int16_t{0});
-  fifo_head_ = (fifo_head_ + available) % fifo_.size();
+  fifo_head_ += available;
   fifo_size_ -= available;
   if (available == 0) ++counters_.silent_ticks;
   // Every tick, silent or not: the adaptive filter follows time, not talk.

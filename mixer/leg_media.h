@@ -76,6 +76,12 @@ class LegMedia {
   // Fills `out` (one tick) with what the far end said, as floats at full scale
   // +-32767.
   void Playout(std::span<float> out);
+  // A hint before Playout, changes nothing: starts loading what it will read
+  // first, so that a session's legs wait for memory together, not in turn.
+  void PrefetchPlayout() const {
+    __builtin_prefetch(&fifo_size_);
+    jitter_buffer_.PrefetchNext();
+  }
 
   // Encodes one tick of mixed audio (at the session rate) into this leg's
   // payload buffer. Returns the payload (valid until the next Encode), empty on
@@ -107,6 +113,8 @@ class LegMedia {
   // and appends it to the FIFO.
   void PushDecoded(std::span<const int16_t> samples);
   void PushToFifo(std::span<const int16_t> samples);
+  // Guarantees max_pushed_ free samples after the FIFO's contents.
+  void MakeRoom();
   // Playout through the voice processor (int16 in, cleaned, then float out).
   void PlayoutProcessed(std::span<float> out);
 
@@ -122,11 +130,16 @@ class LegMedia {
   // Codec rate -> session rate (rx) and back (tx); empty when equal.
   std::optional<Resampler> rx_resampler_;
   std::optional<Resampler> tx_resampler_;
-  // Decoded samples waiting to be played, at the session rate: a ring of
-  // fifo_.size() samples.
+  // Decoded samples waiting to be played, at the session rate:
+  // fifo_[fifo_head_, fifo_head_ + fifo_size_). Linear rather than a ring so
+  // that a frame at the session rate is decoded straight into it (no copy
+  // through decoded_) and played from one run. Before each pull, what is left
+  // (less than a tick, usually nothing) moves to the front when the largest
+  // frame would not fit after it (MakeRoom).
   std::vector<int16_t> fifo_;
   size_t fifo_head_ = 0;
   size_t fifo_size_ = 0;
+  size_t max_pushed_ = 0;           // the most one pulled frame adds to the FIFO
   std::vector<int16_t> decoded_;    // one decoded frame, at the codec rate
   std::vector<int16_t> resampled_;  // the same at the session rate (rx resampling only)
   std::vector<int16_t> tx_pcm_;     // one tick at the encoder's rate (tx resampling only)

@@ -54,6 +54,8 @@ MediaSession::MediaSession(const SessionOptions& options)
       target_(options.max_legs),
       scratch_(options.max_legs),
       leader_(static_cast<size_t>(options.max_legs), 0),
+      sources_(static_cast<size_t>(options.max_legs * options.max_legs), 0),
+      source_counts_(static_cast<size_t>(options.max_legs), 0),
       roles_(static_cast<size_t>(options.max_legs)),
       inputs_(static_cast<size_t>(options.max_legs * tick_samples_), 0.0f),
       mix_(static_cast<size_t>(tick_samples_), 0.0f),
@@ -221,16 +223,40 @@ void MediaSession::ComputeSharing() {
   sharing_dirty_ = false;
 }
 
+void MediaSession::ComputeSources() {
+  for (int dst = 0; dst < capacity(); ++dst) {
+    int count = 0;
+    for (int src = 0; src < capacity(); ++src) {
+      if (target_.gain(dst, src) != 0.0f || (ramping_ && current_.gain(dst, src) != 0.0f)) {
+        sources_[static_cast<size_t>(dst * capacity() + count++)] = src;
+      }
+    }
+    source_counts_[static_cast<size_t>(dst)] = count;
+  }
+}
+
 void MediaSession::MixOutput(int dst) {
-  std::fill(mix_.begin(), mix_.end(), 0.0f);
   const size_t n = mix_.size();
   float* __restrict mix = mix_.data();
   const size_t ramp = std::min(n, static_cast<size_t>(ramp_samples_));
-  for (int src = 0; src < capacity(); ++src) {
+  const std::span<const int> heard = sources(dst);
+  if (heard.empty()) std::fill(mix_.begin(), mix_.end(), 0.0f);
+  for (size_t k = 0; k < heard.size(); ++k) {
+    const int src = heard[k];
     const float to = target_.gain(dst, src);
     const float from = ramping_ ? current_.gain(dst, src) : to;
-    if (from == 0.0f && to == 0.0f) continue;
     const float* __restrict in = inputs_.data() + static_cast<size_t>(src * tick_samples_);
+    if (k == 0 && from == to) {
+      // The first source sets the mix instead of adding to zeros (the same
+      // sums, but for the sign of a zero, which rounding to int16 does not see).
+      if (to == 1.0f) {
+        std::copy_n(in, n, mix);
+      } else {
+        for (size_t i = 0; i < n; ++i) mix[i] = to * in[i];
+      }
+      continue;
+    }
+    if (k == 0) std::fill(mix_.begin(), mix_.end(), 0.0f);
     size_t start = 0;
     if (from != to) {
       const float step = (to - from) / static_cast<float>(ramp);
@@ -251,15 +277,25 @@ void MediaSession::MixOutput(int dst) {
   limiters_[static_cast<size_t>(dst)].Process(mix_, pcm_);
 }
 
+void MediaSession::PrefetchTick() const {
+  for (const std::unique_ptr<LegMedia>& media : slots_) {
+    if (media != nullptr) media->PrefetchPlayout();
+  }
+}
+
 void MediaSession::Tick(std::span<LegOutput> outputs) {
   EARSHOT_DCHECK(outputs.size() == slots_.size());
   ++counters_.ticks;
+  PrefetchTick();
   for (int slot = 0; slot < capacity(); ++slot) {
     if (slots_[static_cast<size_t>(slot)] != nullptr) {
       slots_[static_cast<size_t>(slot)]->Playout(input(slot));
     }
   }
-  if (sharing_dirty_) ComputeSharing();
+  if (sharing_dirty_) {
+    ComputeSharing();
+    ComputeSources();
+  }
   if (ringback_active_) ringback_.Generate(ringback_tick_);
 
   bool beep_ended = false;

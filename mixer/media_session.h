@@ -91,6 +91,12 @@ class MediaSession {
 
   // Mixes one tick. `outputs` has capacity() entries.
   void Tick(std::span<LegOutput> outputs);
+  // A hint, changes nothing: starts loading what the next Tick reads first
+  // from each leg (its FIFO state, the jitter buffer's next slot and payload).
+  // Tick issues it for its own legs; a caller ticking many sessions in a row
+  // can issue it for the next session while this one mixes (l3fwd's
+  // PREFETCH_OFFSET), so that the misses overlap with work.
+  void PrefetchTick() const;
 
   // The matrix in force from the next tick on.
   const GainMatrix& matrix() const { return target_; }
@@ -107,6 +113,13 @@ class MediaSession {
   void ChangeMatrix(std::optional<int> beep_for);
   void RebuildPresetMatrix(std::optional<int> beep_for);
   void ComputeSharing();
+  // Lists, per output, the sources with a gain in the current or the target
+  // matrix, so that a tick visits only those.
+  void ComputeSources();
+  std::span<const int> sources(int dst) const {
+    return std::span<const int>(sources_).subspan(static_cast<size_t>(dst * capacity()),
+                                                  static_cast<size_t>(source_counts_[static_cast<size_t>(dst)]));
+  }
   void MixOutput(int dst);
 
   SessionOptions options_;
@@ -120,6 +133,10 @@ class MediaSession {
   bool ramping_ = false;
   bool sharing_dirty_ = true;
   std::vector<int> leader_;              // per slot: the slot whose output it shares
+  // Rebuilt with the sharing: every change of current_, target_ or ramping_
+  // also makes the sharing dirty.
+  std::vector<int> sources_;             // capacity x capacity: each output's sources first
+  std::vector<int> source_counts_;       // per output slot
   std::vector<SlotRole> roles_;          // per slot
   std::vector<float> inputs_;            // capacity x tick_samples, what each leg said
   std::vector<float> mix_;               // tick_samples
