@@ -309,6 +309,13 @@ void RtpDriver::ReceiveFrom(uint32_t leg_index) {
         continue;
       }
       if (options_.srtp) {
+        if (!calls_[static_cast<size_t>(leg.call)].up) {
+          // earshotd sends as soon as the leg exists; its key reaches this
+          // thread only with the call-up event. Not a failure, not judged.
+          ++totals_.packets_received;
+          ++totals_.rx_before_up;
+          continue;
+        }
         auto plain = leg.srtp_rx ? leg.srtp_rx->UnprotectRtp(std::span(buffers[static_cast<size_t>(i)].data(), size))
                                  : tl::expected<size_t, dataplane::SrtpError>(
                                        tl::unexpect, dataplane::SrtpError::kAuthenticationFailed);
