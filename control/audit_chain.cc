@@ -9,6 +9,7 @@
 
 #include <fmt/format.h>
 
+#include "control/json_string.h"
 #include "control/sha256.h"
 
 namespace earshot::control {
@@ -17,26 +18,6 @@ namespace {
 constexpr std::string_view kHashMember = ",\"hash\":\"";
 constexpr std::string_view kPrevMember = "\"prev\":\"";
 constexpr std::string_view kSeqMember = "{\"seq\":";
-
-void AppendJsonString(std::string& out, std::string_view text) {
-  out.push_back('"');
-  for (char c : text) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          out += fmt::format("\\u{:04x}", static_cast<unsigned>(c));
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
 
 void AppendMember(std::string& out, std::string_view name, std::string_view value) {
   out.push_back(',');
